@@ -1,0 +1,51 @@
+//! Command-line definitions (clap) and dispatch, one file per subcommand.
+
+mod info;
+mod top;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use info::InfoArgs;
+pub use top::TopArgs;
+
+/// leakscope: find memory leaks in Go services from heap profiles.
+#[derive(Debug, Parser)]
+#[command(name = "leakscope", version, about, long_about = None, disable_help_subcommand = true)]
+pub struct Cli {
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Flat and cumulative values per function, as `go tool pprof -top`.
+    Top(TopArgs),
+    /// What a profile holds: sample types, counts, period, time, totals.
+    Info(InfoArgs),
+}
+
+/// Output format shared by the subcommands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned columns for a terminal.
+    #[default]
+    Text,
+    /// Stable JSON for scripts (schema in README).
+    Json,
+}
+
+/// Runs the parsed command, writing the report to `out`.
+///
+/// Returns the process exit code: 0 on success. Errors propagate as
+/// `anyhow::Error`; `main` prints them on one line and exits 2.
+pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Top(a) => top::run(a, out),
+        Command::Info(a) => info::run(a, out),
+    }
+}

@@ -1,0 +1,328 @@
+//! Aggregation of samples into nodes with flat and cumulative values,
+//! with exactly the semantics of `go tool pprof -top`.
+//!
+//! pprof first rewrites the profile for the chosen granularity
+//! (`Profile.Aggregate`), then turns every line of every location into a
+//! node keyed by `graph.NodeInfo`, and walks each sample's stack from the
+//! root: every distinct node on the stack gets the sample's value added to
+//! its cum once, and the innermost frame of the leaf location gets it added
+//! to its flat. Inlined calls are separate lines of one location, so they
+//! become nodes of their own. This module reproduces that key for each
+//! granularity ([`Granularity`]) and computes flat/cum for every sample type
+//! in one pass over the columnar samples, split across threads.
+
+mod path;
+
+use std::fmt::Write as _;
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+use crate::profile::{Profile, NONE};
+pub use path::clean as clean_path;
+
+/// How finely frames are grouped into nodes, as pprof's `-granularity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Granularity {
+    /// One node per function name (the default).
+    #[default]
+    Functions,
+    /// One node per function name and source file.
+    Filefunctions,
+    /// One node per source file.
+    Files,
+    /// One node per function, file and line.
+    Lines,
+    /// One node per instruction address and source line.
+    Addresses,
+}
+
+/// pprof's `NodeInfo`, with strings replaced by symbol ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Key {
+    address: u64,
+    name: u32,
+    file: u32,
+    line: i64,
+    column: i64,
+    objfile: u32,
+    start_line: i64,
+}
+
+/// One node: its printable name and its values per sample type.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// The name pprof prints for the node (`NodeInfo.PrintableName`).
+    pub name: String,
+    /// For function-bearing granularities, the function name alone as
+    /// stored in the profile; empty where the node has no function.
+    pub function: String,
+    /// The source file (cleaned as pprof cleans it), if known.
+    pub file: String,
+}
+
+/// Nodes of one profile with flat and cum per sample type.
+#[derive(Debug, Clone)]
+pub struct Aggregate {
+    /// All nodes that any location maps to.
+    pub nodes: Vec<Node>,
+    /// Number of sample types.
+    pub ntypes: usize,
+    /// `flat[node * ntypes + t]`.
+    pub flat: Vec<i64>,
+    /// `cum[node * ntypes + t]`.
+    pub cum: Vec<i64>,
+    /// pprof's report total per sample type: the sum of absolute values.
+    pub totals: Vec<i64>,
+    /// For each location, its node indexes, innermost line first.
+    pub loc_nodes: Vec<u32>,
+    /// Offsets into `loc_nodes`, one more than there are locations.
+    pub loc_node_offsets: Vec<u32>,
+}
+
+impl Aggregate {
+    /// Flat value of `node` for sample type `t`.
+    #[inline]
+    pub fn flat(&self, node: usize, t: usize) -> i64 {
+        self.flat[node * self.ntypes + t]
+    }
+
+    /// Cumulative value of `node` for sample type `t`.
+    #[inline]
+    pub fn cum(&self, node: usize, t: usize) -> i64 {
+        self.cum[node * self.ntypes + t]
+    }
+
+    /// The nodes of location `loc`, innermost line first.
+    #[inline]
+    pub fn location_nodes(&self, loc: usize) -> &[u32] {
+        &self.loc_nodes[self.loc_node_offsets[loc] as usize..self.loc_node_offsets[loc + 1] as usize]
+    }
+
+    /// Node indexes that pprof would show for sample type `t` (those with a
+    /// non-zero flat or cum), sorted as `-top` sorts them: by |flat|
+    /// descending, then name, then |cum| descending.
+    pub fn top(&self, t: usize) -> Vec<usize> {
+        let mut idx: Vec<usize> =
+            (0..self.nodes.len()).filter(|&n| self.flat(n, t) != 0 || self.cum(n, t) != 0).collect();
+        idx.sort_by(|&a, &b| {
+            self.flat(b, t)
+                .unsigned_abs()
+                .cmp(&self.flat(a, t).unsigned_abs())
+                .then_with(|| self.nodes[a].name.cmp(&self.nodes[b].name))
+                .then_with(|| self.cum(b, t).unsigned_abs().cmp(&self.cum(a, t).unsigned_abs()))
+        });
+        idx
+    }
+}
+
+/// Interns strings by content (a string table may repeat a string).
+#[derive(Default)]
+struct Symbols<'a> {
+    ids: FxHashMap<&'a str, u32>,
+    names: Vec<&'a str>,
+}
+
+impl<'a> Symbols<'a> {
+    fn intern(&mut self, s: &'a str) -> u32 {
+        if s.is_empty() {
+            return NONE;
+        }
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push(s);
+        self.ids.insert(s, id);
+        id
+    }
+
+    fn get(&self, id: u32) -> &'a str {
+        if id == NONE {
+            ""
+        } else {
+            self.names[id as usize]
+        }
+    }
+}
+
+/// Builds the nodes of every location for granularity `g`.
+fn build_nodes(p: &Profile, g: Granularity) -> (Vec<Node>, Vec<u32>, Vec<u32>) {
+    use Granularity::*;
+    let (function, filename, linenumber, address) = match g {
+        Functions => (true, false, false, false),
+        Filefunctions => (true, true, false, false),
+        Files => (false, true, false, false),
+        Lines => (true, true, true, false),
+        Addresses => (true, true, true, true),
+    };
+    let mut syms = Symbols::default();
+    // Cleaned file names, cached per string id.
+    let mut cleaned: FxHashMap<u64, String> = FxHashMap::default();
+    for f in &p.functions {
+        if filename && f.filename != 0 {
+            cleaned.entry(f.filename).or_insert_with(|| clean_path(p.str(f.filename)));
+        }
+    }
+    let mut keys: FxHashMap<Key, u32> = FxHashMap::default();
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut loc_nodes = Vec::with_capacity(p.lines.len() + p.locations.len());
+    let mut offsets = Vec::with_capacity(p.locations.len() + 1);
+    offsets.push(0u32);
+
+    let objfile_of = |m: u32| if m == NONE { "" } else { p.str(p.mappings[m as usize].filename) };
+
+    for loc in &p.locations {
+        let addr = if address { loc.address } else { 0 };
+        let objfile = objfile_of(loc.mapping);
+        let mut push_key = |key: Key, syms: &Symbols<'_>, nodes: &mut Vec<Node>| -> u32 {
+            *keys.entry(key).or_insert_with(|| {
+                let name = printable(&key, syms);
+                nodes.push(Node {
+                    name,
+                    function: syms.get(key.name).to_string(),
+                    file: syms.get(key.file).to_string(),
+                });
+                (nodes.len() - 1) as u32
+            })
+        };
+        if loc.lines_len == 0 {
+            let key = Key {
+                address: addr,
+                name: NONE,
+                file: NONE,
+                line: 0,
+                column: 0,
+                objfile: syms.intern(objfile),
+                start_line: 0,
+            };
+            loc_nodes.push(push_key(key, &syms, &mut nodes));
+        }
+        for li in loc.lines() {
+            let line = &p.lines[li];
+            let f = &p.functions[line.function as usize];
+            let name = if function { syms.intern(p.str(f.name)) } else { NONE };
+            let file = if filename && f.filename != 0 { syms.intern(&cleaned[&f.filename]) } else { NONE };
+            let mut key = Key {
+                address: addr,
+                name,
+                file,
+                line: if linenumber { line.line } else { 0 },
+                column: if address { line.column } else { 0 },
+                objfile: NONE,
+                start_line: 0,
+            };
+            if name == NONE {
+                key.objfile = syms.intern(objfile);
+                key.start_line = f.start_line;
+            }
+            loc_nodes.push(push_key(key, &syms, &mut nodes));
+        }
+        offsets.push(loc_nodes.len() as u32);
+    }
+    (nodes, loc_nodes, offsets)
+}
+
+/// pprof's `NodeInfo.NameComponents`, joined with spaces.
+fn printable(k: &Key, syms: &Symbols<'_>) -> String {
+    let mut s = String::new();
+    if k.address != 0 {
+        let _ = write!(s, "{:016x}", k.address);
+    }
+    let name = syms.get(k.name);
+    if !name.is_empty() {
+        if !s.is_empty() {
+            s.push(' ');
+        }
+        s.push_str(name);
+    }
+    let file = syms.get(k.file);
+    let objfile = syms.get(k.objfile);
+    let tail = if k.line != 0 {
+        let mut t = format!("{file}:{}", k.line);
+        if k.column != 0 {
+            let _ = write!(t, ":{}", k.column);
+        }
+        Some(t)
+    } else if !file.is_empty() {
+        Some(file.to_string())
+    } else if !name.is_empty() {
+        None
+    } else if !objfile.is_empty() {
+        let base = objfile.rsplit('/').next().unwrap_or(objfile);
+        Some(format!("[{base}]"))
+    } else {
+        Some("<unknown>".to_string())
+    };
+    if let Some(t) = tail {
+        if !s.is_empty() {
+            s.push(' ');
+        }
+        s.push_str(&t);
+    }
+    s
+}
+
+/// Samples per parallel chunk. Small profiles stay on one thread.
+const CHUNK: usize = 16 * 1024;
+
+/// Aggregates `p` at granularity `g` for every sample type.
+pub fn aggregate(p: &Profile, g: Granularity) -> Aggregate {
+    let (nodes, loc_nodes, loc_node_offsets) = build_nodes(p, g);
+    let ntypes = p.sample_types.len();
+    let nn = nodes.len();
+    let nsamples = p.num_samples();
+
+    let pass = |range: std::ops::Range<usize>| -> (Vec<i64>, Vec<i64>) {
+        let mut flat = vec![0i64; nn * ntypes];
+        let mut cum = vec![0i64; nn * ntypes];
+        // seen[n] == stamp means node n already got this sample's cum.
+        let mut seen = vec![0u32; nn];
+        for s in range {
+            let vals = p.sample_values(s);
+            if vals.iter().all(|&v| v == 0) {
+                continue;
+            }
+            let stamp = s as u32 + 1;
+            let stack = p.stack(s);
+            for &loc in stack {
+                let ln =
+                    &loc_nodes[loc_node_offsets[loc as usize] as usize..loc_node_offsets[loc as usize + 1] as usize];
+                for &n in ln {
+                    let n = n as usize;
+                    if seen[n] != stamp {
+                        seen[n] = stamp;
+                        let row = &mut cum[n * ntypes..(n + 1) * ntypes];
+                        for (c, v) in row.iter_mut().zip(vals) {
+                            *c = c.wrapping_add(*v);
+                        }
+                    }
+                }
+            }
+            if let Some(&leaf_loc) = stack.first() {
+                let n = loc_nodes[loc_node_offsets[leaf_loc as usize] as usize] as usize;
+                let row = &mut flat[n * ntypes..(n + 1) * ntypes];
+                for (f, v) in row.iter_mut().zip(vals) {
+                    *f = f.wrapping_add(*v);
+                }
+            }
+        }
+        (flat, cum)
+    };
+
+    let (flat, cum) = if nsamples <= CHUNK {
+        pass(0..nsamples)
+    } else {
+        let chunks: Vec<_> = (0..nsamples).step_by(CHUNK).map(|s| s..(s + CHUNK).min(nsamples)).collect();
+        chunks.into_par_iter().map(pass).reduce(
+            || (vec![0i64; nn * ntypes], vec![0i64; nn * ntypes]),
+            |(mut f1, mut c1), (f2, c2)| {
+                f1.iter_mut().zip(&f2).for_each(|(a, b)| *a = a.wrapping_add(*b));
+                c1.iter_mut().zip(&c2).for_each(|(a, b)| *a = a.wrapping_add(*b));
+                (f1, c1)
+            },
+        )
+    };
+    Aggregate { nodes, ntypes, flat, cum, totals: p.totals(), loc_nodes, loc_node_offsets }
+}

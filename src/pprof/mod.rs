@@ -1,0 +1,179 @@
+//! Reading pprof profiles: format detection, gzip, memory mapping, and the
+//! streaming protobuf decoder.
+//!
+//! The format is decided by content, never by file name: real files named
+//! `heap.txt` are gzip protobuf. Gzip input is inflated while it is decoded;
+//! raw protobuf is decoded straight from the memory-mapped file.
+
+mod decode;
+pub mod error;
+mod prune;
+pub mod wire;
+
+/// prost types generated from `proto/profile.proto`, used to write profiles
+/// and as an independent reference decoder in tests.
+#[allow(missing_docs, clippy::all)]
+pub mod proto {
+    include!(concat!(env!("OUT_DIR"), "/perftools.profiles.rs"));
+}
+
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+pub use decode::{Builder, SliceSource, StreamSource, TopLevel};
+pub use error::{DecodeError, ErrorKind};
+
+use crate::profile::Profile;
+
+/// What the first bytes of an input say it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// gzip-compressed data (expected to hold a protobuf profile).
+    Gzip,
+    /// Anything else is tried as raw protobuf.
+    Protobuf,
+    /// A Go heap dump (`runtime/debug.WriteHeapDump`).
+    HeapDump,
+    /// A legacy text profile (`?debug=1` heap or goroutine dumps).
+    LegacyText,
+    /// The pre-protobuf binary CPU profile format.
+    LegacyCpu,
+    /// gzip whose bytes were run through a text conversion: invalid bytes
+    /// became U+FFFD (`EF BF BD`), as when a profile is saved by an editor
+    /// or fetched as text.
+    MangledGzip,
+}
+
+/// Decides the format of `data` from its leading bytes.
+pub fn sniff(data: &[u8]) -> Format {
+    if data.starts_with(&[0x1f, 0x8b]) {
+        return Format::Gzip;
+    }
+    if data.starts_with(&[0x1f, 0xef, 0xbf, 0xbd]) {
+        return Format::MangledGzip;
+    }
+    if data.starts_with(b"go1.7 heap dump\n") {
+        return Format::HeapDump;
+    }
+    // The legacy CPU format starts with the header words 0, 3 (count of
+    // header words that follow) in the machine's word size.
+    if data.len() >= 16 && data[..8] == [0; 8] && data[8..16] == [3, 0, 0, 0, 0, 0, 0, 0] {
+        return Format::LegacyCpu;
+    }
+    let head = &data[..data.len().min(64)];
+    let text_markers: [&[u8]; 6] =
+        [b"heap profile:", b"goroutine profile:", b"--- ", b"heap_v2/", b"goroutine ", b"threadcreate profile:"];
+    if text_markers.iter().any(|m| head.starts_with(m)) {
+        return Format::LegacyText;
+    }
+    Format::Protobuf
+}
+
+/// Decodes a profile from bytes in memory (raw or gzip protobuf).
+pub fn parse(data: &[u8]) -> Result<Profile, DecodeError> {
+    if data.is_empty() {
+        return Err(DecodeError::whole(ErrorKind::Empty));
+    }
+    match sniff(data) {
+        Format::Gzip => {
+            let gz = flate2::bufread::MultiGzDecoder::new(data);
+            // 256 KiB: large enough that almost every top-level field is
+            // decoded in place from the inflater's buffer.
+            let reader = BufReader::with_capacity(256 * 1024, gz);
+            let mut src = StreamSource::new(reader, |e| ErrorKind::Gzip(e.to_string()));
+            decode::decode(&mut src).map_err(|mut e| {
+                e.decompressed = true;
+                e
+            })
+        }
+        Format::Protobuf => decode::decode(&mut SliceSource(data)),
+        Format::HeapDump => Err(DecodeError::whole(ErrorKind::Unsupported(
+            "this is a Go heap dump (runtime/debug.WriteHeapDump); heap dumps are not supported yet",
+        ))),
+        Format::LegacyText => Err(DecodeError::whole(ErrorKind::Unsupported(
+            "this is a legacy text profile (?debug=1); only protobuf profiles (?debug=0, the default) are supported yet",
+        ))),
+        Format::MangledGzip => Err(DecodeError::new(1, ErrorKind::Unsupported(
+            "corrupt gzip: bytes were replaced by U+FFFD (EF BF BD), as a text editor or a text-mode download does; fetch the profile again as binary (e.g. curl -o)",
+        ))),
+        Format::LegacyCpu => Err(DecodeError::whole(ErrorKind::Unsupported(
+            "this is a legacy binary CPU profile; only protobuf profiles are supported",
+        ))),
+    }
+}
+
+/// An error reading one input, naming it.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The file could not be opened or read.
+    #[error("{}: {msg}", path.display())]
+    Io {
+        /// The input.
+        path: PathBuf,
+        /// What failed.
+        msg: String,
+    },
+    /// The bytes are not a valid profile.
+    #[error("{}: {err}", path.display())]
+    Decode {
+        /// The input.
+        path: PathBuf,
+        /// What is wrong, and where.
+        err: DecodeError,
+    },
+}
+
+impl ReadError {
+    /// The input this error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            ReadError::Io { path, .. } | ReadError::Decode { path, .. } => path,
+        }
+    }
+}
+
+fn io_msg(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => {
+            // "Is a directory (os error 21)" -> keep the words, drop the code.
+            let s = e.to_string();
+            match s.find(" (os error") {
+                Some(i) => s[..i].to_string(),
+                None => s,
+            }
+        }
+    }
+}
+
+/// Reads and decodes the profile at `path`; `-` reads standard input.
+///
+/// Regular files are memory-mapped: raw protobuf is decoded in place and
+/// gzip is inflated straight from the mapping.
+pub fn read_path(path: &Path) -> Result<Profile, ReadError> {
+    let io = |e: std::io::Error| ReadError::Io { path: path.to_path_buf(), msg: io_msg(&e) };
+    let dec = |e: DecodeError| ReadError::Decode { path: path.to_path_buf(), err: e };
+    if path.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin().lock().read_to_end(&mut buf).map_err(io)?;
+        return parse(&buf).map_err(dec);
+    }
+    let file = std::fs::File::open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if meta.is_dir() {
+        return Err(ReadError::Io { path: path.to_path_buf(), msg: "is a directory, not a profile".into() });
+    }
+    if !meta.is_file() || meta.len() == 0 {
+        // Pipes, devices and empty files cannot be mapped; read them.
+        let mut buf = Vec::new();
+        (&file).read_to_end(&mut buf).map_err(io)?;
+        return parse(&buf).map_err(dec);
+    }
+    // SAFETY: the mapping is read-only and lives only for this call. If
+    // another process truncates the file meanwhile, reads may fault; that is
+    // the documented hazard of memmap2, accepted here as ripgrep accepts it
+    // for the speed of not copying the input.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
+    parse(&map).map_err(dec)
+}

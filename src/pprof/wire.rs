@@ -1,0 +1,243 @@
+//! Protobuf wire-format primitives over a borrowed byte slice.
+//!
+//! This is the one byte cursor leakscope uses for binary input, in the
+//! spirit of gimli's `EndianSlice` and object's `Bytes`: every read checks
+//! its bounds before advancing, varints are capped at ten bytes (a value
+//! wider than 64 bits is an error, not a silent wrap), and every error
+//! carries the absolute byte offset where it happened.
+
+use super::error::{DecodeError, ErrorKind};
+
+/// Protobuf wire types that the pprof schema uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WireType {
+    /// 0: a varint.
+    Varint,
+    /// 1: eight little-endian bytes.
+    Fixed64,
+    /// 2: a length-delimited payload (messages, strings, packed arrays).
+    Len,
+    /// 5: four little-endian bytes.
+    Fixed32,
+}
+
+impl WireType {
+    /// Maps the three low bits of a tag to a wire type. Groups (3, 4) and
+    /// the unused values 6 and 7 are rejected: no pprof writer emits them.
+    pub fn from_tag(tag: u64, offset: u64) -> Result<WireType, DecodeError> {
+        match tag & 7 {
+            0 => Ok(WireType::Varint),
+            1 => Ok(WireType::Fixed64),
+            2 => Ok(WireType::Len),
+            5 => Ok(WireType::Fixed32),
+            w => Err(DecodeError::new(offset, ErrorKind::BadWireType(w as u8))),
+        }
+    }
+
+    /// The protobuf number of this wire type, for messages.
+    pub fn number(self) -> u8 {
+        match self {
+            WireType::Varint => 0,
+            WireType::Fixed64 => 1,
+            WireType::Len => 2,
+            WireType::Fixed32 => 5,
+        }
+    }
+}
+
+/// A field's value as it appears on the wire.
+#[derive(Debug, Clone, Copy)]
+pub enum Value<'a> {
+    /// Wire type 0.
+    Varint(u64),
+    /// Wire type 1.
+    Fixed64(u64),
+    /// Wire type 2.
+    Bytes(&'a [u8]),
+    /// Wire type 5.
+    Fixed32(u32),
+}
+
+impl Value<'_> {
+    /// The wire type this value was read with.
+    pub fn wire_type(&self) -> WireType {
+        match self {
+            Value::Varint(_) => WireType::Varint,
+            Value::Fixed64(_) => WireType::Fixed64,
+            Value::Bytes(_) => WireType::Len,
+            Value::Fixed32(_) => WireType::Fixed32,
+        }
+    }
+}
+
+/// One decoded field: its number, where its payload starts, and its value.
+#[derive(Debug, Clone, Copy)]
+pub struct Field<'a> {
+    /// The field number from the tag.
+    pub number: u32,
+    /// Absolute offset of the payload (after the tag and any length).
+    pub offset: u64,
+    /// The payload.
+    pub value: Value<'a>,
+}
+
+/// A bounds-checked cursor over a protobuf message held in memory.
+#[derive(Debug, Clone)]
+pub struct Reader<'a> {
+    data: &'a [u8],
+    pos: usize,
+    /// Absolute offset of `data[0]` in the decoded stream, for errors.
+    base: u64,
+}
+
+impl<'a> Reader<'a> {
+    /// A reader over `data`, whose first byte sits at absolute offset `base`.
+    pub fn new(data: &'a [u8], base: u64) -> Self {
+        Reader { data, pos: 0, base }
+    }
+
+    /// Absolute offset of the next unread byte.
+    #[inline]
+    pub fn offset(&self) -> u64 {
+        self.base + self.pos as u64
+    }
+
+    /// True when every byte has been read.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.pos >= self.data.len()
+    }
+
+    /// Reads one base-128 varint.
+    #[inline]
+    pub fn varint(&mut self) -> Result<u64, DecodeError> {
+        // Fast path: a one-byte varint, by far the most common in profiles.
+        if let Some(&b) = self.data.get(self.pos) {
+            if b < 0x80 {
+                self.pos += 1;
+                return Ok(u64::from(b));
+            }
+        }
+        let start = self.offset();
+        let mut value: u64 = 0;
+        for i in 0..10 {
+            let Some(&b) = self.data.get(self.pos) else {
+                self.pos = self.data.len();
+                return Err(DecodeError::new(start, ErrorKind::TruncatedVarint));
+            };
+            self.pos += 1;
+            if i == 9 && b > 1 {
+                return Err(DecodeError::new(start, ErrorKind::OverlongVarint));
+            }
+            value |= u64::from(b & 0x7f) << (7 * i);
+            if b < 0x80 {
+                return Ok(value);
+            }
+        }
+        Err(DecodeError::new(start, ErrorKind::OverlongVarint))
+    }
+
+    /// Reads `n` bytes.
+    #[inline]
+    pub fn bytes(&mut self, n: u64, field: u32) -> Result<&'a [u8], DecodeError> {
+        let left = (self.data.len() - self.pos) as u64;
+        if n > left {
+            let at = self.offset();
+            self.pos = self.data.len();
+            return Err(DecodeError::new(at, ErrorKind::Truncated { field, needed: n, left }));
+        }
+        let start = self.pos;
+        self.pos += n as usize;
+        Ok(&self.data[start..self.pos])
+    }
+
+    /// Reads the next field, or `None` at the end of the message.
+    #[inline]
+    pub fn field(&mut self) -> Result<Option<Field<'a>>, DecodeError> {
+        if self.is_empty() {
+            return Ok(None);
+        }
+        let tag_at = self.offset();
+        let tag = self.varint()?;
+        let number = field_number(tag, tag_at)?;
+        let wt = WireType::from_tag(tag, tag_at)?;
+        let value = match wt {
+            WireType::Varint => Value::Varint(self.varint()?),
+            WireType::Fixed64 => {
+                let b = self.bytes(8, number)?;
+                Value::Fixed64(u64::from_le_bytes(b.try_into().expect("8 bytes")))
+            }
+            WireType::Fixed32 => {
+                let b = self.bytes(4, number)?;
+                Value::Fixed32(u32::from_le_bytes(b.try_into().expect("4 bytes")))
+            }
+            WireType::Len => {
+                let n = self.varint()?;
+                let at = self.offset();
+                let b = self.bytes(n, number)?;
+                return Ok(Some(Field { number, offset: at, value: Value::Bytes(b) }));
+            }
+        };
+        Ok(Some(Field { number, offset: self.offset(), value }))
+    }
+}
+
+/// Extracts and checks the field number of a tag.
+#[inline]
+pub fn field_number(tag: u64, offset: u64) -> Result<u32, DecodeError> {
+    let n = tag >> 3;
+    if n == 0 || n > (1 << 29) - 1 {
+        return Err(DecodeError::new(offset, ErrorKind::BadFieldNumber(n)));
+    }
+    Ok(n as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varints() {
+        let mut r = Reader::new(&[0x96, 0x01, 0x00, 0x7f], 0);
+        assert_eq!(r.varint().unwrap(), 150);
+        assert_eq!(r.varint().unwrap(), 0);
+        assert_eq!(r.varint().unwrap(), 127);
+        assert!(r.is_empty());
+        // u64::MAX takes ten bytes, the last being 0x01.
+        let max = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01];
+        assert_eq!(Reader::new(&max, 0).varint().unwrap(), u64::MAX);
+    }
+
+    #[test]
+    fn overlong_and_truncated_varints_are_errors() {
+        let over = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02];
+        let e = Reader::new(&over, 7).varint().unwrap_err();
+        assert_eq!(e.kind, ErrorKind::OverlongVarint);
+        assert_eq!(e.offset, 7);
+        let eleven = [0x80; 11];
+        assert_eq!(Reader::new(&eleven, 0).varint().unwrap_err().kind, ErrorKind::OverlongVarint);
+        let e = Reader::new(&[0x80, 0x80], 3).varint().unwrap_err();
+        assert_eq!(e.kind, ErrorKind::TruncatedVarint);
+        assert_eq!(e.offset, 3);
+    }
+
+    #[test]
+    fn length_past_end_is_truncated_not_panic() {
+        // field 6, wire type 2, length 100, but only 2 bytes follow
+        let mut r = Reader::new(&[0x32, 100, b'a', b'b'], 0);
+        let e = r.field().unwrap_err();
+        assert!(matches!(e.kind, ErrorKind::Truncated { field: 6, needed: 100, left: 2 }));
+        assert_eq!(e.offset, 2);
+        // huge lengths are not allocated, just rejected
+        let mut r = Reader::new(&[0x32, 0xff, 0xff, 0xff, 0xff, 0x0f], 0);
+        assert!(matches!(r.field().unwrap_err().kind, ErrorKind::Truncated { .. }));
+    }
+
+    #[test]
+    fn group_wire_types_are_rejected() {
+        let mut r = Reader::new(&[0x0b], 0); // field 1, wire type 3
+        assert_eq!(r.field().unwrap_err().kind, ErrorKind::BadWireType(3));
+        let mut r = Reader::new(&[0x00], 0); // field 0
+        assert_eq!(r.field().unwrap_err().kind, ErrorKind::BadFieldNumber(0));
+    }
+}

@@ -1,0 +1,3 @@
+module leakscope/testdata/gen/profiles
+
+go 1.26
