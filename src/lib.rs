@@ -25,3 +25,4 @@ pub mod graph;
 pub mod pprof;
 pub mod profile;
 pub mod report;
+pub mod synth;

@@ -110,14 +110,14 @@ pub(crate) fn run(a: InfoArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
             )?;
             writeln!(out, "Sample types:")?;
             let w = (0..p.sample_types.len()).map(|i| p.sample_type_name(i).len()).max().unwrap_or(0);
-            for i in 0..p.sample_types.len() {
+            for (i, total) in totals.iter().enumerate() {
                 let mark = if Some(i) == dflt { "  (default)" } else { "" };
                 writeln!(
                     out,
                     "  {:<w$}  {:<8}  total {}{mark}",
                     p.sample_type_name(i),
                     p.sample_type_unit(i),
-                    units::human(totals[i], p.sample_type_unit(i)),
+                    units::human(*total, p.sample_type_unit(i)),
                 )?;
             }
             for &c in &p.comments {

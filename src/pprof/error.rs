@@ -126,7 +126,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::BadWireType(w) => write!(f, "invalid protobuf wire type {w}: not a pprof profile"),
             ErrorKind::BadFieldNumber(n) => write!(f, "invalid protobuf field number {n}: not a pprof profile"),
             ErrorKind::WrongWireType { field, got } => {
-                write!(f, "{field} has wire type {got}, which that field never uses")
+                write!(f, "{field} has wire type {got}, which that field never uses: not a pprof profile, or corrupt")
             }
             ErrorKind::StringIndex { field, index, len } => {
                 write!(f, "{field} refers to string {index}, but the string table has {len} entries")

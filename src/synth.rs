@@ -1,0 +1,208 @@
+//! Deterministic synthetic Go heap profiles, for benchmarks.
+//!
+//! Real production heap profiles that are large enough to benchmark are
+//! neither public nor redistributable, so benchmarks use profiles built
+//! here from a fixed seed: the same bytes on every machine and every run.
+//! The shape follows what `runtime/pprof` writes: the four heap sample
+//! types, a `space/bytes` period, one mapping, locations whose lines carry
+//! inlined frames, and stacks drawn from a call tree so that they share
+//! prefixes as real stacks do.
+
+use std::io::Write;
+
+use prost::Message;
+
+use crate::pprof::proto;
+
+/// What to generate. The default is the benchmark profile of the
+/// foundation issue: 200k samples, 30k functions, stacks up to 32 deep.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Spec {
+    /// Number of samples (distinct stacks).
+    pub samples: usize,
+    /// Number of functions.
+    pub functions: usize,
+    /// Deepest stack.
+    pub max_depth: usize,
+    /// Seed for stacks and names; two specs with the same seed share them.
+    pub seed: u64,
+    /// Seed for the values only: a different `variant` gives another
+    /// snapshot of the same process (same stacks, other values).
+    pub variant: u64,
+    /// Multiplier applied to the inuse values of one site in 64, to make
+    /// a later snapshot that grew. 1.0 leaves values as drawn.
+    pub growth: f64,
+    /// Profile time, nanoseconds since the epoch.
+    pub time_nanos: i64,
+}
+
+impl Default for Spec {
+    fn default() -> Self {
+        Spec {
+            samples: 200_000,
+            functions: 30_000,
+            max_depth: 32,
+            seed: 1,
+            variant: 0,
+            growth: 1.0,
+            time_nanos: 1_764_000_000_000_000_000,
+        }
+    }
+}
+
+impl Spec {
+    /// The default spec scaled by `k` in samples and functions.
+    pub fn scaled(k: usize) -> Spec {
+        let d = Spec::default();
+        Spec { samples: d.samples * k, functions: d.functions * k, ..d }
+    }
+}
+
+/// splitmix64: tiny, fast, and good enough for test data.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+const PACKAGES: [&str; 12] = [
+    "net/http",
+    "encoding/json",
+    "github.com/acme/gateway/pkg/server",
+    "github.com/acme/gateway/pkg/middlewares",
+    "github.com/acme/gateway/pkg/proxy",
+    "github.com/acme/gateway/pkg/config",
+    "github.com/prometheus/client_golang/prometheus",
+    "google.golang.org/grpc",
+    "github.com/acme/gateway/pkg/cache",
+    "crypto/tls",
+    "bufio",
+    "github.com/acme/store/internal/index",
+];
+
+/// Builds the profile message.
+pub fn profile(spec: &Spec) -> proto::Profile {
+    let mut rng = Rng(spec.seed);
+    let mut strings: Vec<String> = vec![String::new()];
+    let intern = |s: String, strings: &mut Vec<String>| -> i64 {
+        strings.push(s);
+        (strings.len() - 1) as i64
+    };
+    let mut p = proto::Profile::default();
+    for (t, u) in
+        [("alloc_objects", "count"), ("alloc_space", "bytes"), ("inuse_objects", "count"), ("inuse_space", "bytes")]
+    {
+        let ty = intern(t.into(), &mut strings);
+        let unit = intern(u.into(), &mut strings);
+        p.sample_type.push(proto::ValueType { r#type: ty, unit });
+    }
+    let space = intern("space".into(), &mut strings);
+    let bytes = intern("bytes".into(), &mut strings);
+    p.period_type = Some(proto::ValueType { r#type: space, unit: bytes });
+    p.period = 524_288;
+    p.time_nanos = spec.time_nanos;
+    let exe = intern("/usr/local/bin/gateway".into(), &mut strings);
+    p.mapping.push(proto::Mapping {
+        id: 1,
+        memory_start: 0x400000,
+        memory_limit: 0x4000000,
+        filename: exe,
+        has_functions: true,
+        ..Default::default()
+    });
+
+    // Functions, with Go-looking names and files.
+    let nfn = spec.functions.max(2);
+    for i in 0..nfn {
+        let pkg = PACKAGES[i % PACKAGES.len()];
+        let name = match i % 3 {
+            0 => format!("{pkg}.(*T{}).Method{}", i / 97, i),
+            1 => format!("{pkg}.func{}", i),
+            _ => format!("{pkg}.handle{}.func1", i),
+        };
+        let file = format!("{pkg}/file{}.go", i % 211);
+        let n = intern(name, &mut strings);
+        let f = intern(file, &mut strings);
+        p.function.push(proto::Function {
+            id: i as u64 + 1,
+            name: n,
+            system_name: n,
+            filename: f,
+            start_line: (i % 900) as i64 + 10,
+        });
+    }
+    // Locations: two per function on average; one in eight carries an
+    // inlined callee as an extra line.
+    let nloc = nfn * 2;
+    for i in 0..nloc {
+        let f = (i / 2) as u64 + 1;
+        let mut line = vec![proto::Line { function_id: f, line: (i % 500) as i64 + 20, column: 0 }];
+        if i % 8 == 0 {
+            let callee = rng.below(nfn) as u64 + 1;
+            line.insert(0, proto::Line { function_id: callee, line: (i % 300) as i64 + 5, column: 0 });
+        }
+        p.location.push(proto::Location {
+            id: i as u64 + 1,
+            mapping_id: 1,
+            address: 0x401000 + 0x10 * i as u64,
+            line,
+            is_folded: false,
+        });
+    }
+    // Stacks from a call tree: a few root paths (main, http serve loops,
+    // goroutines), extended by random descents, so prefixes are shared.
+    let roots: Vec<Vec<u64>> = (0..64)
+        .map(|_| {
+            let depth = 3 + rng.below(6);
+            (0..depth).map(|_| rng.below(nloc / 8) as u64 + 1).collect()
+        })
+        .collect();
+    let mut vrng = Rng(spec.seed ^ spec.variant.wrapping_mul(0x2545_f491_4f6c_dd1d) ^ 0xabcdef);
+    for s in 0..spec.samples {
+        let root = &roots[rng.below(roots.len())];
+        let depth = (root.len() + 1 + rng.below(spec.max_depth.max(root.len() + 1) - root.len())).min(spec.max_depth);
+        let mut stack: Vec<u64> = Vec::with_capacity(depth);
+        // Descend from the root path: each callee is one of a few fixed
+        // callees of its caller, as in a real call tree. Built root first,
+        // then reversed so the leaf comes first, as pprof stores it.
+        stack.extend(root.iter());
+        let mut caller = *root.last().expect("roots are non-empty");
+        for _ in 0..depth - root.len() {
+            let callee = (caller.wrapping_mul(2_654_435_761) + rng.below(12) as u64) % nloc as u64 + 1;
+            stack.push(callee);
+            caller = callee;
+        }
+        stack.reverse();
+        let size = [16i64, 32, 48, 64, 128, 256, 512, 1024, 4096, 32768][rng.below(10)];
+        let objs = 1 + vrng.below(4096) as i64;
+        let inuse_objs = vrng.below(objs as usize + 1) as i64;
+        let factor = if spec.growth != 1.0 && s % 64 == 0 { spec.growth } else { 1.0 };
+        let inuse_objs = ((inuse_objs as f64) * factor) as i64;
+        p.sample.push(proto::Sample {
+            location_id: stack,
+            value: vec![objs.max(inuse_objs), objs.max(inuse_objs) * size, inuse_objs, inuse_objs * size],
+            label: vec![],
+        });
+    }
+    p.string_table = strings;
+    p
+}
+
+/// Encodes `spec` as a gzip protobuf, at the fast level `runtime/pprof` uses.
+pub fn gzip_bytes(spec: &Spec) -> Vec<u8> {
+    let raw = profile(spec).encode_to_vec();
+    let mut gz = flate2::write::GzEncoder::new(Vec::with_capacity(raw.len() / 2), flate2::Compression::fast());
+    gz.write_all(&raw).expect("write to Vec");
+    gz.finish().expect("finish gzip")
+}
