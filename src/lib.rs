@@ -20,6 +20,7 @@
 
 #![deny(missing_docs)]
 
+pub mod attribute;
 pub mod cli;
 pub mod graph;
 pub mod pprof;

@@ -1,0 +1,520 @@
+//! The attribution rules engine: which category a stack's memory belongs
+//! to, and which frame and rule decided it.
+//!
+//! Rules are regular expressions over function names, in a documented TOML
+//! (or JSON) format; the built-in pack (`builtin.toml`) covers the Go
+//! runtime and standard library, common libraries, and Traefik v2/v3. A
+//! user file (`--rules FILE`) adds or overrides categories, signatures and
+//! plumbing. Matching is done once per distinct function name (a
+//! `RegexSet` pass), never per sample; a stack walk then only reads the
+//! cached class of each frame.
+
+use std::path::Path;
+
+use regex::RegexSet;
+use serde::{Deserialize, Serialize};
+
+/// The built-in rule pack, as shipped.
+pub const BUILTIN: &str = include_str!("builtin.toml");
+
+/// Expansion of `{T}`: the Traefik v2/v3 package prefix.
+pub const TRAEFIK_PREFIX: &str = r"^github\.com/traefik/traefik/v[23]/pkg/";
+
+/// Name of the bucket for stacks no rule matched.
+pub const UNATTRIBUTED: &str = "unattributed";
+
+/// A category and the frames that identify it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryRule {
+    /// Category name, e.g. `http-request`.
+    pub name: String,
+    /// One line for reports and `leakscope rules`.
+    #[serde(default)]
+    pub description: String,
+    /// Strong patterns: the first frame (from the leaf) matching one decides.
+    #[serde(default)]
+    pub patterns: Vec<String>,
+    /// Weak patterns: used only if no strong match is found nearer the root.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallback: Vec<String>,
+    /// In a user file: `replace` drops the built-in patterns of this
+    /// category; `extend` (the default) puts the user's patterns first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+}
+
+/// A known leak: a whole-stack pattern, checked before categories.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SignatureRule {
+    /// Stable identifier.
+    pub id: String,
+    /// What the leak is.
+    pub title: String,
+    /// Category its memory is counted in.
+    pub category: String,
+    /// Affected versions.
+    #[serde(default)]
+    pub affected: String,
+    /// Version with the fix.
+    #[serde(default)]
+    pub fixed_in: String,
+    /// What to do.
+    #[serde(default)]
+    pub advice: String,
+    /// Issues and pull requests.
+    #[serde(default)]
+    pub references: Vec<String>,
+    /// Every regex must match at least one frame of the stack.
+    pub all: Vec<String>,
+}
+
+/// A rules file: the built-in pack or a user's additions.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RulesFile {
+    /// Frames never decisive: allocation helpers, containers, codecs.
+    #[serde(default)]
+    pub plumbing: Vec<String>,
+    /// In a user file: replace the built-in plumbing list instead of adding.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replace_plumbing: bool,
+    /// Known-leak signatures, checked in order.
+    #[serde(default, rename = "signature")]
+    pub signatures: Vec<SignatureRule>,
+    /// Categories in priority order.
+    #[serde(default, rename = "category")]
+    pub categories: Vec<CategoryRule>,
+}
+
+impl RulesFile {
+    /// Parses TOML, or JSON when the text starts with `{`.
+    pub fn parse(text: &str) -> Result<RulesFile, String> {
+        if text.trim_start().starts_with('{') {
+            serde_json::from_str(text).map_err(|e| e.to_string())
+        } else {
+            toml::from_str(text).map_err(|e| e.to_string())
+        }
+    }
+
+    /// Reads a rules file.
+    pub fn read(path: &Path) -> Result<RulesFile, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        RulesFile::parse(&text).map_err(|e| format!("{}: {}", path.display(), e.trim_end().replace('\n', " ")))
+    }
+
+    /// The built-in pack merged with `user`: user categories and
+    /// signatures take precedence over built-in ones of the same name/id.
+    pub fn merged(mut self, user: RulesFile) -> RulesFile {
+        if user.replace_plumbing {
+            self.plumbing = user.plumbing;
+        } else {
+            self.plumbing.extend(user.plumbing);
+        }
+        let mut sigs = Vec::new();
+        for s in user.signatures {
+            self.signatures.retain(|b| b.id != s.id);
+            sigs.push(s);
+        }
+        sigs.append(&mut self.signatures);
+        self.signatures = sigs;
+        let mut cats = Vec::new();
+        for mut c in user.categories {
+            if let Some(pos) = self.categories.iter().position(|b| b.name == c.name) {
+                let b = self.categories.remove(pos);
+                if c.mode.as_deref() != Some("replace") {
+                    c.patterns.extend(b.patterns);
+                    c.fallback.extend(b.fallback);
+                    if c.description.is_empty() {
+                        c.description = b.description;
+                    }
+                }
+            }
+            c.mode = None;
+            cats.push(c);
+        }
+        cats.append(&mut self.categories);
+        self.categories = cats;
+        self
+    }
+}
+
+/// What a frame is, for attribution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameClass {
+    /// Never decisive.
+    Plumbing,
+    /// Matches no rule (e.g. application code): passed over.
+    Unknown,
+    /// Decides the category (category index, global pattern index).
+    Strong(u16, u32),
+    /// Decides only if nothing stronger comes nearer the root.
+    Weak(u16, u32),
+}
+
+/// A frame's class plus which signature patterns it matches.
+#[derive(Debug, Clone, Copy)]
+pub struct FrameInfo {
+    /// Its class.
+    pub class: FrameClass,
+    /// Bit i set: signature pattern i matches this frame.
+    pub sig_bits: u128,
+}
+
+/// The outcome of attributing one stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attribution {
+    /// Category index; `None` is unattributed.
+    pub category: Option<u16>,
+    /// Position in the stack (0 = leaf) of the deciding frame; for
+    /// unattributed stacks, the first non-plumbing frame (or the leaf).
+    pub frame: usize,
+    /// Signature index, when a signature decided.
+    pub signature: Option<u16>,
+    /// Global pattern index of the deciding rule (category patterns).
+    pub rule: Option<u32>,
+}
+
+/// Compiled rules.
+#[derive(Debug)]
+pub struct RuleSet {
+    /// The effective rules, as merged.
+    pub file: RulesFile,
+    plumbing: RegexSet,
+    patterns: RegexSet,
+    /// For each global pattern: (category, strong?, text).
+    owners: Vec<(u16, bool, String)>,
+    sig_patterns: RegexSet,
+    /// For each signature: its bit mask over `sig_patterns`.
+    sig_masks: Vec<u128>,
+}
+
+fn expand(p: &str) -> String {
+    p.replace("{T}", TRAEFIK_PREFIX)
+}
+
+impl RuleSet {
+    /// Compiles `file`.
+    pub fn new(file: RulesFile) -> Result<RuleSet, String> {
+        let set = |pats: &[String], what: &str| {
+            RegexSet::new(pats.iter().map(|p| expand(p))).map_err(|e| format!("bad {what} regex: {e}"))
+        };
+        let plumbing = set(&file.plumbing, "plumbing")?;
+        let mut owners = Vec::new();
+        for (ci, c) in file.categories.iter().enumerate() {
+            if c.name == UNATTRIBUTED {
+                return Err(format!("category name {UNATTRIBUTED:?} is reserved"));
+            }
+            let ci = u16::try_from(ci).map_err(|_| "too many categories".to_string())?;
+            owners.extend(c.patterns.iter().map(|p| (ci, true, p.clone())));
+            owners.extend(c.fallback.iter().map(|p| (ci, false, p.clone())));
+        }
+        let texts: Vec<String> = owners.iter().map(|o| o.2.clone()).collect();
+        let patterns = set(&texts, "category")?;
+        let mut sig_texts = Vec::new();
+        let mut sig_masks = Vec::new();
+        for s in &file.signatures {
+            if !file.categories.iter().any(|c| c.name == s.category) {
+                return Err(format!("signature {} names unknown category {:?}", s.id, s.category));
+            }
+            if s.all.is_empty() {
+                return Err(format!("signature {} has no patterns", s.id));
+            }
+            let mut mask = 0u128;
+            for p in &s.all {
+                if sig_texts.len() >= 128 {
+                    return Err("more than 128 signature patterns".into());
+                }
+                mask |= 1 << sig_texts.len();
+                sig_texts.push(p.clone());
+            }
+            sig_masks.push(mask);
+        }
+        let sig_patterns = set(&sig_texts, "signature")?;
+        Ok(RuleSet { file, plumbing, patterns, owners, sig_patterns, sig_masks })
+    }
+
+    /// The built-in rules, optionally merged with a user file.
+    pub fn load(user: Option<&Path>) -> Result<RuleSet, String> {
+        let builtin = RulesFile::parse(BUILTIN).map_err(|e| format!("built-in rules: {e}"))?;
+        let file = match user {
+            Some(p) => builtin.merged(RulesFile::read(p)?),
+            None => builtin,
+        };
+        RuleSet::new(file)
+    }
+
+    /// Category names, in priority order.
+    pub fn category_names(&self) -> impl Iterator<Item = &str> {
+        self.file.categories.iter().map(|c| c.name.as_str())
+    }
+
+    /// Name of category `i`, or `unattributed` for `None`.
+    pub fn category_name(&self, i: Option<u16>) -> &str {
+        match i {
+            Some(i) => &self.file.categories[i as usize].name,
+            None => UNATTRIBUTED,
+        }
+    }
+
+    /// Text of global pattern `i`.
+    pub fn pattern(&self, i: u32) -> &str {
+        &self.owners[i as usize].2
+    }
+
+    /// Index of a category by name.
+    pub fn category_index(&self, name: &str) -> Option<u16> {
+        self.file.categories.iter().position(|c| c.name == name).map(|i| i as u16)
+    }
+
+    /// Classifies one function name.
+    pub fn classify(&self, name: &str) -> FrameInfo {
+        let mut sig_bits = 0u128;
+        for i in self.sig_patterns.matches(name).iter() {
+            sig_bits |= 1 << i;
+        }
+        if self.plumbing.is_match(name) {
+            return FrameInfo { class: FrameClass::Plumbing, sig_bits };
+        }
+        let mut best: Option<(bool, u16, u32)> = None; // (weak?, category, pattern)
+        for i in self.patterns.matches(name).iter() {
+            let (cat, strong, _) = &self.owners[i];
+            let cand = (!*strong, *cat, i as u32);
+            if best.is_none_or(|b| cand < b) {
+                best = Some(cand);
+            }
+        }
+        let class = match best {
+            None => FrameClass::Unknown,
+            Some((false, c, p)) => FrameClass::Strong(c, p),
+            Some((true, c, p)) => FrameClass::Weak(c, p),
+        };
+        FrameInfo { class, sig_bits }
+    }
+
+    /// Attributes a stack given the class of each frame, leaf first.
+    pub fn attribute<'a>(&self, frames: impl Iterator<Item = &'a FrameInfo> + Clone) -> Attribution {
+        let all: u128 = frames.clone().fold(0, |acc, f| acc | f.sig_bits);
+        if all != 0 {
+            for (si, &mask) in self.sig_masks.iter().enumerate() {
+                if all & mask == mask {
+                    let sig = &self.file.signatures[si];
+                    let cat = self.category_index(&sig.category);
+                    let pos = frames.clone().position(|f| f.sig_bits & mask != 0).unwrap_or(0);
+                    return Attribution { category: cat, frame: pos, signature: Some(si as u16), rule: None };
+                }
+            }
+        }
+        let mut weak: Option<Attribution> = None;
+        let mut first_non_plumbing = None;
+        for (pos, f) in frames.enumerate() {
+            match f.class {
+                FrameClass::Plumbing => {}
+                FrameClass::Unknown => {
+                    first_non_plumbing.get_or_insert(pos);
+                }
+                FrameClass::Strong(c, p) => {
+                    return Attribution { category: Some(c), frame: pos, signature: None, rule: Some(p) };
+                }
+                FrameClass::Weak(c, p) => {
+                    first_non_plumbing.get_or_insert(pos);
+                    weak.get_or_insert(Attribution { category: Some(c), frame: pos, signature: None, rule: Some(p) });
+                }
+            }
+        }
+        weak.unwrap_or(Attribution { category: None, frame: first_non_plumbing.unwrap_or(0), signature: None, rule: None })
+    }
+
+    /// The effective rules as TOML, for `leakscope rules`.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(&self.file).unwrap_or_else(|e| format!("# cannot print rules: {e}\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> RuleSet {
+        RuleSet::load(None).expect("built-in rules compile")
+    }
+
+    fn attribute(r: &RuleSet, stack: &[&str]) -> (String, String, Option<String>) {
+        let infos: Vec<FrameInfo> = stack.iter().map(|f| r.classify(f)).collect();
+        let a = r.attribute(infos.iter());
+        let sig = a.signature.map(|s| r.file.signatures[s as usize].id.clone());
+        (r.category_name(a.category).to_string(), stack[a.frame].to_string(), sig)
+    }
+
+    #[test]
+    fn builtin_pack_has_the_required_categories() {
+        let r = rules();
+        for c in [
+            "http-request",
+            "config-reload",
+            "metrics",
+            "tls",
+            "conn-pool",
+            "logging",
+            "tracing",
+            "plugins",
+            "k8s-provider",
+            "goroutines",
+        ] {
+            assert!(r.category_index(c).is_some(), "missing category {c}");
+        }
+    }
+
+    #[test]
+    fn own_handler_under_conn_serve_is_http_request() {
+        let r = rules();
+        let (cat, frame, _) = attribute(
+            &r,
+            &[
+                "runtime.mallocgc",
+                "runtime.makeslice",
+                "example.com/shop/api.(*Cart).Add",
+                "example.com/shop/api.handleCart",
+                "net/http.HandlerFunc.ServeHTTP",
+                "net/http.(*ServeMux).ServeHTTP",
+                "net/http.serverHandler.ServeHTTP",
+                "net/http.(*conn).serve",
+            ],
+        );
+        assert_eq!(cat, "http-request");
+        assert_eq!(frame, "net/http.HandlerFunc.ServeHTTP");
+    }
+
+    #[test]
+    fn prometheus_series_is_metrics_even_under_a_request() {
+        let r = rules();
+        let (cat, frame, _) = attribute(
+            &r,
+            &[
+                "runtime.mallocgc",
+                "github.com/prometheus/client_golang/prometheus.newHistogram",
+                "github.com/prometheus/client_golang/prometheus.(*HistogramVec).GetMetricWithLabelValues",
+                "github.com/traefik/traefik/v2/pkg/metrics.(*histogram).With",
+                "github.com/traefik/traefik/v2/pkg/middlewares/metrics.(*metricsMiddleware).ServeHTTP",
+                "net/http.(*conn).serve",
+            ],
+        );
+        assert_eq!(cat, "metrics");
+        assert_eq!(frame, "github.com/prometheus/client_golang/prometheus.newHistogram");
+    }
+
+    #[test]
+    fn collector_constructor_during_reload_is_the_reload() {
+        let r = rules();
+        let (cat, _, _) = attribute(
+            &r,
+            &[
+                "github.com/prometheus/client_golang/prometheus.NewCounterVec",
+                "example.com/gw/server.buildChain",
+                "example.com/gw/server.(*ConfigWatcher).apply",
+            ],
+        );
+        assert_eq!(cat, "config-reload");
+        // with nothing stronger above, the constructor's weak match stands
+        let (cat, _, _) = attribute(&r, &["github.com/prometheus/client_golang/prometheus.NewCounterVec", "main.main"]);
+        assert_eq!(cat, "metrics");
+    }
+
+    #[test]
+    fn logrus_writer_signature_wins_over_categories() {
+        let r = rules();
+        let (cat, frame, sig) = attribute(
+            &r,
+            &[
+                "runtime.malg",
+                "io.Pipe",
+                "github.com/sirupsen/logrus.(*Entry).WriterLevel",
+                "github.com/traefik/traefik/v2/pkg/server/service.buildProxy",
+                "github.com/traefik/traefik/v2/pkg/server/service.(*Manager).getLoadBalancerServiceHandler",
+            ],
+        );
+        assert_eq!(sig.as_deref(), Some("traefik-11423-logrus-writer-per-proxy"));
+        assert_eq!(cat, "config-reload");
+        assert_eq!(frame, "github.com/sirupsen/logrus.(*Entry).WriterLevel");
+    }
+
+    #[test]
+    fn goroutine_structs_and_unknown_stacks() {
+        let r = rules();
+        let (cat, _, _) =
+            attribute(&r, &["runtime.malg", "runtime.newproc1", "runtime.newproc.func1", "runtime.systemstack"]);
+        assert_eq!(cat, "goroutines");
+        let (cat, frame, _) = attribute(&r, &["runtime.mallocgc", "example.com/x.build", "main.main"]);
+        assert_eq!(cat, UNATTRIBUTED);
+        assert_eq!(frame, "example.com/x.build", "unattributed names the first non-plumbing frame");
+    }
+
+    #[test]
+    fn crypto_is_tls_only_as_a_fallback() {
+        let r = rules();
+        let (cat, _, _) = attribute(&r, &["crypto/sha256.New", "net/http.(*conn).serve"]);
+        assert_eq!(cat, "http-request");
+        let (cat, _, _) = attribute(&r, &["math/big.nat.make", "crypto/rsa.GenerateKey", "main.main"]);
+        assert_eq!(cat, "tls");
+        let (cat, _, _) = attribute(&r, &["crypto/tls.(*Conn).readHandshake", "net/http.(*conn).serve"]);
+        assert_eq!(cat, "tls");
+    }
+
+    #[test]
+    fn traefik_reload_frames() {
+        let r = rules();
+        for f in [
+            "github.com/traefik/traefik/v2/pkg/server.(*ConfigurationWatcher).applyConfigurations",
+            "github.com/traefik/traefik/v3/pkg/config/dynamic.(*HTTPConfiguration).DeepCopyInto",
+            "github.com/traefik/traefik/v2/pkg/server/router.(*Manager).BuildHandlers",
+            "github.com/traefik/traefik/v2/pkg/middlewares/accesslog.NewFieldHandler",
+            "main.switchRouter.func1",
+        ] {
+            assert_eq!(attribute(&r, &["runtime.mallocgc", f]).0, "config-reload", "{f}");
+        }
+        assert_eq!(
+            attribute(&r, &["github.com/traefik/traefik/v2/pkg/middlewares/forwardedheaders.(*XForwarded).ServeHTTP"]).0,
+            "http-request"
+        );
+        assert_eq!(
+            attribute(&r, &["github.com/traefik/traefik/v2/pkg/middlewares/accesslog.(*Handler).ServeHTTP"]).0,
+            "logging"
+        );
+    }
+
+    #[test]
+    fn user_rules_extend_and_override() {
+        let user = RulesFile::parse(
+            r#"
+plumbing = ['^example\.com/lib/pool\.']
+[[category]]
+name = "cache"
+description = "our LRU"
+patterns = ['^example\.com/shop/cache\.']
+[[category]]
+name = "http-request"
+mode = "replace"
+patterns = ['^example\.com/shop/api\.']
+"#,
+        )
+        .unwrap();
+        let builtin = RulesFile::parse(BUILTIN).unwrap();
+        let r = RuleSet::new(builtin.merged(user)).unwrap();
+        assert_eq!(r.category_names().next(), Some("cache"), "user categories come first");
+        assert_eq!(attribute(&r, &["example.com/shop/cache.(*LRU).Put", "net/http.(*conn).serve"]).0, "cache");
+        // http-request replaced: net/http frames no longer match it
+        assert_eq!(attribute(&r, &["example.com/x.f", "net/http.(*conn).serve"]).0, UNATTRIBUTED);
+        assert_eq!(attribute(&r, &["example.com/lib/pool.Get", "example.com/shop/api.h"]).1, "example.com/shop/api.h");
+    }
+
+    #[test]
+    fn bad_user_rules_are_errors() {
+        assert!(RulesFile::parse("[[category]]\nname = 'x'\nbogus = 1\n").is_err());
+        let mut f = RulesFile::parse(BUILTIN).unwrap();
+        f.categories[0].patterns.push("(".into());
+        assert!(RuleSet::new(f).unwrap_err().contains("regex"));
+        let json = r#"{"category": [{"name": "db", "patterns": ["^database/sql\\."]}]}"#;
+        assert_eq!(RulesFile::parse(json).unwrap().categories[0].name, "db");
+    }
+}
