@@ -22,6 +22,7 @@
 
 pub mod attribute;
 pub mod cli;
+pub mod diff;
 pub mod graph;
 pub mod pprof;
 pub mod profile;

@@ -323,7 +323,12 @@ impl RuleSet {
                 }
             }
         }
-        weak.unwrap_or(Attribution { category: None, frame: first_non_plumbing.unwrap_or(0), signature: None, rule: None })
+        weak.unwrap_or(Attribution {
+            category: None,
+            frame: first_non_plumbing.unwrap_or(0),
+            signature: None,
+            rule: None,
+        })
     }
 
     /// The effective rules as TOML, for `leakscope rules`.
@@ -474,7 +479,8 @@ mod tests {
             assert_eq!(attribute(&r, &["runtime.mallocgc", f]).0, "config-reload", "{f}");
         }
         assert_eq!(
-            attribute(&r, &["github.com/traefik/traefik/v2/pkg/middlewares/forwardedheaders.(*XForwarded).ServeHTTP"]).0,
+            attribute(&r, &["github.com/traefik/traefik/v2/pkg/middlewares/forwardedheaders.(*XForwarded).ServeHTTP"])
+                .0,
             "http-request"
         );
         assert_eq!(

@@ -1,6 +1,8 @@
 //! Command-line definitions (clap) and dispatch, one file per subcommand.
 
+pub mod diff;
 mod info;
+mod rules;
 mod top;
 
 use std::io::Write;
@@ -8,7 +10,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub use diff::DiffArgs;
 pub use info::InfoArgs;
+pub use rules::RulesArgs;
 pub use top::TopArgs;
 
 /// leakscope: find memory leaks in Go services from heap profiles.
@@ -23,10 +27,14 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Leak report: what grew between two heap snapshots, where, and why.
+    Diff(DiffArgs),
     /// Flat and cumulative values per function, as `go tool pprof -top`.
     Top(TopArgs),
     /// What a profile holds: sample types, counts, period, time, totals.
     Info(InfoArgs),
+    /// Print the effective attribution rules (built-in pack, plus --rules).
+    Rules(RulesArgs),
 }
 
 /// Output format shared by the subcommands.
@@ -45,7 +53,9 @@ pub enum Format {
 /// `anyhow::Error`; `main` prints them on one line and exits 2.
 pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Diff(a) => diff::run(a, out),
         Command::Top(a) => top::run(a, out),
+        Command::Rules(a) => rules::run(a, out),
         Command::Info(a) => info::run(a, out),
     }
 }

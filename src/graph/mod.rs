@@ -12,6 +12,7 @@
 //! in one pass over the columnar samples, split across threads.
 
 mod path;
+pub mod retention;
 
 use std::fmt::Write as _;
 
@@ -60,6 +61,9 @@ pub struct Node {
     pub function: String,
     /// The source file (cleaned as pprof cleans it), if known.
     pub file: String,
+    /// Every field of pprof's node key, for aligning nodes across
+    /// profiles: two nodes are the same node iff their `key`s are equal.
+    pub key: String,
 }
 
 /// Nodes of one profile with flat and cum per sample type.
@@ -122,6 +126,10 @@ impl Aggregate {
 struct Symbols<'a> {
     ids: FxHashMap<&'a str, u32>,
     names: Vec<&'a str>,
+    /// Symbol of each string-table id seen, so that a string is hashed once
+    /// however many lines refer to it (a hostile profile can point a
+    /// million lines at one long name).
+    by_str_id: FxHashMap<u64, u32>,
 }
 
 impl<'a> Symbols<'a> {
@@ -136,6 +144,16 @@ impl<'a> Symbols<'a> {
         self.names.push(s);
         self.ids.insert(s, id);
         id
+    }
+
+    /// Interns string `id` of `p`.
+    fn intern_str(&mut self, p: &'a Profile, id: u64) -> u32 {
+        if let Some(&s) = self.by_str_id.get(&id) {
+            return s;
+        }
+        let s = self.intern(p.str(id));
+        self.by_str_id.insert(id, s);
+        s
     }
 
     fn get(&self, id: u32) -> &'a str {
@@ -165,13 +183,15 @@ fn build_nodes(p: &Profile, g: Granularity) -> (Vec<Node>, Vec<u32>, Vec<u32>) {
             cleaned.entry(f.filename).or_insert_with(|| clean_path(p.str(f.filename)));
         }
     }
+    let file_syms: FxHashMap<u64, u32> = cleaned.iter().map(|(&id, s)| (id, syms.intern(s))).collect();
     let mut keys: FxHashMap<Key, u32> = FxHashMap::default();
     let mut nodes: Vec<Node> = Vec::new();
     let mut loc_nodes = Vec::with_capacity(p.lines.len() + p.locations.len());
     let mut offsets = Vec::with_capacity(p.locations.len() + 1);
     offsets.push(0u32);
 
-    let objfile_of = |m: u32| if m == NONE { "" } else { p.str(p.mappings[m as usize].filename) };
+    // String id of the location's mapping file; 0 ("") for none.
+    let objfile_of = |m: u32| if m == NONE { 0 } else { p.mappings[m as usize].filename };
 
     for loc in &p.locations {
         let addr = if address { loc.address } else { 0 };
@@ -179,10 +199,21 @@ fn build_nodes(p: &Profile, g: Granularity) -> (Vec<Node>, Vec<u32>, Vec<u32>) {
         let mut push_key = |key: Key, syms: &Symbols<'_>, nodes: &mut Vec<Node>| -> u32 {
             *keys.entry(key).or_insert_with(|| {
                 let name = printable(&key, syms);
+                let align = format!(
+                    "{:x}|{}|{}|{}|{}|{}|{}",
+                    key.address,
+                    syms.get(key.name),
+                    syms.get(key.file),
+                    key.line,
+                    key.column,
+                    syms.get(key.objfile),
+                    key.start_line
+                );
                 nodes.push(Node {
                     name,
                     function: syms.get(key.name).to_string(),
                     file: syms.get(key.file).to_string(),
+                    key: align,
                 });
                 (nodes.len() - 1) as u32
             })
@@ -194,7 +225,7 @@ fn build_nodes(p: &Profile, g: Granularity) -> (Vec<Node>, Vec<u32>, Vec<u32>) {
                 file: NONE,
                 line: 0,
                 column: 0,
-                objfile: syms.intern(objfile),
+                objfile: syms.intern_str(p, objfile),
                 start_line: 0,
             };
             loc_nodes.push(push_key(key, &syms, &mut nodes));
@@ -202,8 +233,8 @@ fn build_nodes(p: &Profile, g: Granularity) -> (Vec<Node>, Vec<u32>, Vec<u32>) {
         for li in loc.lines() {
             let line = &p.lines[li];
             let f = &p.functions[line.function as usize];
-            let name = if function { syms.intern(p.str(f.name)) } else { NONE };
-            let file = if filename && f.filename != 0 { syms.intern(&cleaned[&f.filename]) } else { NONE };
+            let name = if function { syms.intern_str(p, f.name) } else { NONE };
+            let file = if filename && f.filename != 0 { file_syms[&f.filename] } else { NONE };
             let mut key = Key {
                 address: addr,
                 name,
@@ -214,7 +245,7 @@ fn build_nodes(p: &Profile, g: Granularity) -> (Vec<Node>, Vec<u32>, Vec<u32>) {
                 start_line: 0,
             };
             if name == NONE {
-                key.objfile = syms.intern(objfile);
+                key.objfile = syms.intern_str(p, objfile);
                 key.start_line = f.start_line;
             }
             loc_nodes.push(push_key(key, &syms, &mut nodes));

@@ -15,7 +15,8 @@ fn simplify(name: &str) -> &str {
     let bytes = name.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
-        if let Some(r) = RESERVED.iter().find(|r| name[i..].starts_with(**r)) {
+        // Bytes, not `name[i..]`: `i` may fall inside a multi-byte character.
+        if let Some(r) = RESERVED.iter().find(|r| bytes[i..].starts_with(r.as_bytes())) {
             i += r.len();
             continue;
         }
@@ -28,7 +29,16 @@ fn simplify(name: &str) -> &str {
 }
 
 fn compile(src: &str) -> Result<regex::Regex, DecodeError> {
-    regex::Regex::new(&format!("^({src})$")).map_err(|e| DecodeError::whole(ErrorKind::BadRegex(e.to_string())))
+    regex::Regex::new(&format!("^({src})$")).map_err(|e| {
+        // A syntax error spans lines (pattern, caret, "error: ..."); keep
+        // the reason, so that every DecodeError displays as one line.
+        let msg = e.to_string();
+        let reason = match msg.lines().next_back().and_then(|l| l.strip_prefix("error: ")) {
+            Some(r) => r.to_string(),
+            None => msg.split_whitespace().collect::<Vec<_>>().join(" "),
+        };
+        DecodeError::whole(ErrorKind::BadRegex(reason))
+    })
 }
 
 /// Applies the profile's drop/keep regexes to locations and stacks.
@@ -36,7 +46,9 @@ pub fn remove_uninteresting(p: &mut Profile) -> Result<(), DecodeError> {
     let drop = compile(p.str(p.drop_frames))?;
     let keep = if p.keep_frames != 0 { Some(compile(p.str(p.keep_frames))?) } else { None };
 
-    let mut cache: FxHashMap<u32, bool> = FxHashMap::default();
+    // Keyed by name string id, not function: many functions sharing one
+    // long name must not cost one regex match each.
+    let mut cache: FxHashMap<u64, bool> = FxHashMap::default();
     let nloc = p.locations.len();
     let mut prune = vec![false; nloc];
     let mut beneath = vec![false; nloc];
@@ -51,7 +63,7 @@ pub fn remove_uninteresting(p: &mut Profile) -> Result<(), DecodeError> {
                 continue;
             }
             let name = p.strings.get(func.name);
-            let yes = *cache.entry(f as u32).or_insert_with(|| {
+            let yes = *cache.entry(func.name).or_insert_with(|| {
                 let s = simplify(name);
                 drop.is_match(s) && !keep.as_ref().is_some_and(|k| k.is_match(s))
             });

@@ -1,3 +1,5 @@
 //! Rendering helpers shared by every report: human units, times, tables.
 
+pub mod diff;
+pub mod render;
 pub mod units;

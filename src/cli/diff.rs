@@ -1,0 +1,222 @@
+//! `leakscope diff BASE NEW`: the leak report.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{anyhow, bail, Context};
+use clap::Args;
+
+use crate::attribute::{RuleSet, UNATTRIBUTED};
+use crate::diff::{self, Options};
+use crate::graph::Granularity;
+use crate::pprof;
+use crate::report::diff::{build, Options as ReportOptions};
+use crate::report::render::{self, Style};
+use crate::report::units;
+
+/// Output formats of `diff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiffFormat {
+    /// For a terminal (coloured when it is one and NO_COLOR is unset).
+    Text,
+    /// For a postmortem document.
+    Markdown,
+    /// For scripts: schema leakscope.diff/v1 (see README).
+    Json,
+}
+
+/// When to colour text output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Color {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Arguments of `leakscope diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier snapshot, then the later one (`-` reads one from stdin).
+    #[arg(required = true, num_args = 2, value_names = ["BASE", "NEW"])]
+    pub files: Vec<PathBuf>,
+    /// Sample type to judge, e.g. inuse_space (default), inuse_objects.
+    #[arg(long, value_name = "NAME")]
+    pub sample_type: Option<String>,
+    /// Grouping of the function table, as pprof's -granularity.
+    #[arg(long, value_enum, default_value_t = Granularity::Functions)]
+    pub granularity: Granularity,
+    /// Rows per table (sites, shrank, functions); 0 shows all.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub nodecount: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
+    /// Colour for text output.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+    /// Scale NEW to BASE's total first, as pprof's -normalize.
+    #[arg(long)]
+    pub normalize: bool,
+    /// Extra or overriding attribution rules (TOML or JSON; see `leakscope rules`).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// Growth below this is never called a leak (bytes sample types). The
+    /// sampling noise floor, 4 sampling periods, applies when larger.
+    #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = parse_size)]
+    pub min_growth: i64,
+    /// Growth must also be at least this percentage of the base total.
+    #[arg(long, value_name = "PCT", default_value_t = 10.0)]
+    pub min_growth_pct: f64,
+    /// Exit 1 when the total grows by more than SIZE (e.g. 50MiB).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub fail_on_growth: Option<i64>,
+    /// Exit 1 when category NAME grows by more than SIZE (default: the
+    /// verdict's absolute threshold). Repeatable.
+    #[arg(long, value_name = "NAME[:SIZE]")]
+    pub fail_on_category: Vec<String>,
+    /// Exit 1 when the verdict is a leak.
+    #[arg(long)]
+    pub fail_on_leak: bool,
+}
+
+/// Parses `50MiB`, `512KiB`, `1.5GiB`, `10MB`, `4096`: IEC suffixes (KiB,
+/// MiB, GiB, TiB, and K/M/G/T or Ki/Mi/Gi/Ti) are powers of 1024; SI ones
+/// (kB, KB, MB, GB, TB) are powers of 1000; a bare number is in the sample
+/// type's unit.
+pub fn parse_size(s: &str) -> Result<i64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().map_err(|_| format!("{s:?} is not a size (e.g. 50MiB, 512KiB, 1GB, 4096)"))?;
+    let mult: f64 = match unit.trim() {
+        "" | "B" | "b" => 1.0,
+        "K" | "Ki" | "KiB" | "k" => 1024.0,
+        "M" | "Mi" | "MiB" => 1024.0 * 1024.0,
+        "G" | "Gi" | "GiB" => 1024.0 * 1024.0 * 1024.0,
+        "T" | "Ti" | "TiB" => 1024f64.powi(4),
+        "kB" | "KB" => 1e3,
+        "MB" => 1e6,
+        "GB" => 1e9,
+        "TB" => 1e12,
+        other => return Err(format!("unknown size unit {other:?} in {s:?} (use B, KiB, MiB, GiB, kB, MB, GB)")),
+    };
+    let v = n * mult;
+    if !v.is_finite() || v < 0.0 || v > i64::MAX as f64 {
+        return Err(format!("size {s:?} is out of range"));
+    }
+    Ok(v.round() as i64)
+}
+
+pub(crate) fn run(a: DiffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    if a.files.iter().filter(|f| f.as_os_str() == "-").count() > 1 {
+        bail!("only one input can be read from stdin ('-')");
+    }
+    let rules = RuleSet::load(a.rules.as_deref()).map_err(|e| anyhow!("rules: {e}"))?;
+    let mut fail_cats = Vec::new();
+    for spec in &a.fail_on_category {
+        let (name, size) = match spec.split_once(':') {
+            Some((n, s)) => (n, Some(parse_size(s).map_err(|e| anyhow!("--fail-on-category {spec}: {e}"))?)),
+            None => (spec.as_str(), None),
+        };
+        if name != UNATTRIBUTED && rules.category_index(name).is_none() {
+            let known: Vec<&str> = rules.category_names().collect();
+            bail!("--fail-on-category: unknown category {name:?} (known: {}, {UNATTRIBUTED})", known.join(", "));
+        }
+        fail_cats.push((name.to_string(), size));
+    }
+
+    let (b, n) = rayon::join(|| pprof::read_path(&a.files[0]), || pprof::read_path(&a.files[1]));
+    let (base, new) = (b?, n?);
+    let opts = Options { granularity: a.granularity, normalize: a.normalize };
+    let names = format!("{} and {}", a.files[0].display(), a.files[1].display());
+    let d = diff::diff(base, new, &rules, opts).map_err(|e| anyhow!("{names}: {e}"))?;
+    let t = match &a.sample_type {
+        Some(name) => d.type_index(name).ok_or_else(|| {
+            let have: Vec<&str> = d.types.iter().map(|t| t.0.as_str()).collect();
+            anyhow!("sample type {name:?} is not in both profiles (common: {})", have.join(", "))
+        })?,
+        None => d.type_index("inuse_space").unwrap_or(d.ntypes() - 1),
+    };
+    let ro = ReportOptions {
+        base_file: a.files[0].display().to_string(),
+        new_file: a.files[1].display().to_string(),
+        sample_type: t,
+        nodecount: a.nodecount,
+        min_growth: a.min_growth,
+        min_growth_ratio: a.min_growth_pct / 100.0,
+        granularity: a.granularity,
+        normalized: a.normalize,
+    };
+    let report = build(&d, &rules, &ro);
+    match a.format {
+        DiffFormat::Json => render::json(&report, out)?,
+        DiffFormat::Markdown => render::markdown(&report, out)?,
+        DiffFormat::Text => {
+            let color = match a.color {
+                Color::Always => true,
+                Color::Never => false,
+                Color::Auto => {
+                    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                }
+            };
+            render::text(&report, Style { color }, out)?
+        }
+    }
+    out.flush().context("writing the report")?;
+
+    // Gates for soak tests and CI.
+    let unit = report.sample_type.unit.as_str();
+    let mut failed = Vec::new();
+    if let Some(limit) = a.fail_on_growth {
+        if report.total_delta > limit {
+            failed.push(format!(
+                "total growth {} exceeds --fail-on-growth {}",
+                units::human(report.total_delta, unit),
+                units::human(limit, unit)
+            ));
+        }
+    }
+    for (name, size) in &fail_cats {
+        let limit = size.unwrap_or(report.thresholds.min_growth);
+        let delta = report.categories.iter().find(|c| &c.name == name).map_or(0, |c| c.delta);
+        if delta > limit {
+            failed.push(format!(
+                "category {name} grew {} (limit {})",
+                units::human(delta, unit),
+                units::human(limit, unit)
+            ));
+        }
+    }
+    if a.fail_on_leak && report.verdict.leak {
+        failed.push("the verdict is a leak (--fail-on-leak)".to_string());
+    }
+    if failed.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        for f in failed {
+            eprintln!("leakscope: {f}");
+        }
+        Ok(ExitCode::from(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("50MiB"), Ok(50 << 20));
+        assert_eq!(parse_size("512KiB"), Ok(512 << 10));
+        assert_eq!(parse_size("1.5GiB"), Ok(3 << 29));
+        assert_eq!(parse_size("10MB"), Ok(10_000_000));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("2M"), Ok(2 << 20));
+        assert!(parse_size("ten").is_err());
+        assert!(parse_size("5XB").is_err());
+    }
+}

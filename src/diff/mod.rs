@@ -1,0 +1,296 @@
+//! Differences between two snapshots: per stack, per function and per
+//! category, for every sample type.
+//!
+//! Sites are aligned by symbol, never by id or address (those differ
+//! between profiles and builds): functions by their pprof node key at the
+//! chosen granularity, stacks by their sequence of symbolized frames at
+//! function granularity (inlined frames expanded). The numbers follow
+//! `go tool pprof -base BASE NEW`: pprof merges NEW with BASE scaled by -1,
+//! and flat and cum are linear in the samples, so each node's delta is its
+//! value in NEW minus its value in BASE. `--normalize` first scales NEW by
+//! `sum(BASE)/sum(NEW)` per sample type, rounding each sample as pprof's
+//! `ScaleN` does.
+
+mod stacks;
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+use crate::attribute::{Attribution, FrameInfo, RuleSet};
+use crate::graph::{aggregate, Aggregate, Granularity};
+use crate::profile::Profile;
+pub use stacks::StackTable;
+
+/// How to diff.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Granularity of the function table.
+    pub granularity: Granularity,
+    /// pprof's `-normalize`.
+    pub normalize: bool,
+}
+
+/// A node of the function table with its values on both sides.
+#[derive(Debug, Clone)]
+pub struct NodeDelta {
+    /// Printable name, as `top` prints it.
+    pub name: String,
+    /// Function name as stored ("" when the node has none).
+    pub function: String,
+}
+
+/// The diff of two profiles, for every common sample type.
+#[derive(Debug)]
+pub struct Diff {
+    /// Common sample types `(name, unit)`, in BASE's order.
+    pub types: Vec<(String, String)>,
+    /// Sum of values per type (signed), after normalization.
+    pub base_totals: Vec<i64>,
+    /// Sum of values per type (signed), after normalization.
+    pub new_totals: Vec<i64>,
+    /// Profile times (ns since epoch; 0 if unknown).
+    pub base_time: i64,
+    /// Profile times (ns since epoch; 0 if unknown).
+    pub new_time: i64,
+    /// Sampling period of NEW (bytes between samples for heap profiles).
+    pub period: i64,
+    /// Function-granularity frame names (global ids).
+    pub frames: Vec<String>,
+    /// Attribution class of each frame.
+    pub frame_info: Vec<FrameInfo>,
+    /// Distinct stacks of both profiles, leaf first, as frame ids.
+    pub stacks: StackTable,
+    /// `base[stack * ntypes + t]`.
+    pub base: Vec<i64>,
+    /// `new[stack * ntypes + t]`.
+    pub new: Vec<i64>,
+    /// Attribution of each stack.
+    pub attributions: Vec<Attribution>,
+    /// Category values: `cat_base[c * ntypes + t]`, with the last row
+    /// (index = number of categories) for unattributed.
+    pub cat_base: Vec<i64>,
+    /// As `cat_base`, for NEW.
+    pub cat_new: Vec<i64>,
+    /// The function table at the chosen granularity.
+    pub nodes: Vec<NodeDelta>,
+    /// `node_flat[side][node * ntypes + t]`, side 0 = BASE, 1 = NEW.
+    pub node_flat: [Vec<i64>; 2],
+    /// As `node_flat`, cumulative.
+    pub node_cum: [Vec<i64>; 2],
+}
+
+impl Diff {
+    /// Number of sample types.
+    pub fn ntypes(&self) -> usize {
+        self.types.len()
+    }
+
+    /// Index of a sample type by name.
+    pub fn type_index(&self, name: &str) -> Option<usize> {
+        self.types.iter().position(|t| t.0 == name)
+    }
+
+    /// Net change of the total for type `t`.
+    pub fn total_delta(&self, t: usize) -> i64 {
+        self.new_totals[t] - self.base_totals[t]
+    }
+
+    /// Delta of stack `s` for type `t`.
+    #[inline]
+    pub fn stack_delta(&self, s: usize, t: usize) -> i64 {
+        let n = self.ntypes();
+        self.new[s * n + t] - self.base[s * n + t]
+    }
+
+    /// (base, new) of category row `c` (categories, then unattributed).
+    pub fn category(&self, c: usize, t: usize) -> (i64, i64) {
+        let n = self.ntypes();
+        (self.cat_base[c * n + t], self.cat_new[c * n + t])
+    }
+
+    /// (flat delta, cum delta) of function-table node `i`.
+    pub fn node_delta(&self, i: usize, t: usize) -> (i64, i64) {
+        let n = self.ntypes();
+        let k = i * n + t;
+        (self.node_flat[1][k] - self.node_flat[0][k], self.node_cum[1][k] - self.node_cum[0][k])
+    }
+}
+
+/// Per-side work done in parallel: aggregation at both granularities.
+struct Side {
+    funcs: Aggregate,
+    table: Option<Aggregate>,
+}
+
+fn side(p: &Profile, g: Granularity) -> Side {
+    let (funcs, table) = rayon::join(
+        || aggregate(p, Granularity::Functions),
+        || if g == Granularity::Functions { None } else { Some(aggregate(p, g)) },
+    );
+    Side { funcs, table }
+}
+
+/// Signed sum of each sample type.
+fn sums(p: &Profile) -> Vec<i64> {
+    let n = p.sample_types.len();
+    let mut t = vec![0i64; n];
+    if n > 0 {
+        for row in p.values.chunks_exact(n) {
+            for (a, v) in t.iter_mut().zip(row) {
+                *a = a.wrapping_add(*v);
+            }
+        }
+    }
+    t
+}
+
+/// Keeps only the sample types in `keep` (indexes), in that order.
+fn select_types(p: &mut Profile, keep: &[usize]) {
+    let n = p.sample_types.len();
+    if keep.len() == n && keep.iter().enumerate().all(|(i, &k)| i == k) {
+        return;
+    }
+    let mut values = Vec::with_capacity(p.num_samples() * keep.len());
+    for row in p.values.chunks_exact(n.max(1)) {
+        values.extend(keep.iter().map(|&k| row[k]));
+    }
+    p.values = values;
+    p.sample_types = keep.iter().map(|&k| p.sample_types[k]).collect();
+}
+
+/// Computes the diff NEW − BASE.
+pub fn diff(mut base: Profile, mut new: Profile, rules: &RuleSet, opts: Options) -> Result<Diff, String> {
+    // Common sample types, matched by name, in BASE's order.
+    let mut bi = Vec::new();
+    let mut ni = Vec::new();
+    for i in 0..base.sample_types.len() {
+        let name = base.sample_type_name(i);
+        if let Some(j) = new.sample_type_index(name) {
+            if base.sample_type_unit(i) != new.sample_type_unit(j) {
+                return Err(format!(
+                    "sample type {name} is in {} in one profile and {} in the other",
+                    base.sample_type_unit(i),
+                    new.sample_type_unit(j)
+                ));
+            }
+            bi.push(i);
+            ni.push(j);
+        }
+    }
+    if bi.is_empty() {
+        let names =
+            |p: &Profile| (0..p.sample_types.len()).map(|i| p.sample_type_name(i)).collect::<Vec<_>>().join(", ");
+        return Err(format!("the profiles share no sample type (base: {}; new: {})", names(&base), names(&new)));
+    }
+    let types: Vec<(String, String)> =
+        bi.iter().map(|&i| (base.sample_type_name(i).to_string(), base.sample_type_unit(i).to_string())).collect();
+    select_types(&mut base, &bi);
+    select_types(&mut new, &ni);
+    let nt = types.len();
+
+    if opts.normalize {
+        let (b, s) = (sums(&base), sums(&new));
+        let ratios: Vec<f64> =
+            b.iter().zip(&s).map(|(&b, &s)| if s == 0 { 0.0 } else { b as f64 / s as f64 }).collect();
+        if ratios.iter().any(|&r| r != 1.0) {
+            for row in new.values.chunks_exact_mut(nt) {
+                for (v, r) in row.iter_mut().zip(&ratios) {
+                    if *r != 1.0 {
+                        *v = (*v as f64 * r).round() as i64;
+                    }
+                }
+            }
+        }
+    }
+    let base_totals = sums(&base);
+    let new_totals = sums(&new);
+
+    let (sb, sn) = rayon::join(|| side(&base, opts.granularity), || side(&new, opts.granularity));
+
+    // Global frame symbols: function-granularity printable names.
+    let mut frame_ids: FxHashMap<&str, u32> = FxHashMap::default();
+    let mut frames: Vec<String> = Vec::new();
+    let mut maps: [Vec<u32>; 2] = [Vec::new(), Vec::new()];
+    for (m, agg) in maps.iter_mut().zip([&sb.funcs, &sn.funcs]) {
+        *m = agg
+            .nodes
+            .iter()
+            .map(|n| {
+                *frame_ids.entry(n.name.as_str()).or_insert_with(|| {
+                    frames.push(n.name.clone());
+                    (frames.len() - 1) as u32
+                })
+            })
+            .collect();
+    }
+    drop(frame_ids);
+    let [mb, mn] = maps;
+
+    // Distinct stacks per side in parallel, then merged.
+    let ((tb, vb), (tn, vn)) =
+        rayon::join(|| stacks::collect(&base, &sb.funcs, &mb), || stacks::collect(&new, &sn.funcs, &mn));
+    let (table, base_vals, new_vals) = stacks::merge(tb, vb, tn, vn, nt);
+
+    let frame_info: Vec<FrameInfo> = frames.par_iter().map(|f| rules.classify(f)).collect();
+    let attributions: Vec<Attribution> = (0..table.len())
+        .into_par_iter()
+        .map(|s| rules.attribute(table.get(s).iter().map(|&f| &frame_info[f as usize])))
+        .collect();
+
+    // Category sums.
+    let ncat = rules.file.categories.len() + 1;
+    let mut cat_base = vec![0i64; ncat * nt];
+    let mut cat_new = vec![0i64; ncat * nt];
+    for (s, a) in attributions.iter().enumerate() {
+        let c = a.category.map_or(ncat - 1, usize::from);
+        for t in 0..nt {
+            cat_base[c * nt + t] += base_vals[s * nt + t];
+            cat_new[c * nt + t] += new_vals[s * nt + t];
+        }
+    }
+
+    // The function table at the chosen granularity, aligned by node key.
+    let (ab, an) = match (&sb.table, &sn.table) {
+        (Some(b), Some(n)) => (b, n),
+        _ => (&sb.funcs, &sn.funcs),
+    };
+    let mut index: FxHashMap<&str, usize> = FxHashMap::default();
+    let mut nodes = Vec::new();
+    let mut node_flat = [Vec::new(), Vec::new()];
+    let mut node_cum = [Vec::new(), Vec::new()];
+    for (sidx, agg) in [ab, an].into_iter().enumerate() {
+        for (i, n) in agg.nodes.iter().enumerate() {
+            let k = *index.entry(n.key.as_str()).or_insert_with(|| {
+                nodes.push(NodeDelta { name: n.name.clone(), function: n.function.clone() });
+                for v in node_flat.iter_mut().chain(node_cum.iter_mut()) {
+                    v.extend(std::iter::repeat_n(0, nt));
+                }
+                nodes.len() - 1
+            });
+            for t in 0..nt {
+                node_flat[sidx][k * nt + t] += agg.flat(i, t);
+                node_cum[sidx][k * nt + t] += agg.cum(i, t);
+            }
+        }
+    }
+
+    Ok(Diff {
+        types,
+        base_totals,
+        new_totals,
+        base_time: base.time_nanos,
+        new_time: new.time_nanos,
+        period: new.period,
+        frames,
+        frame_info,
+        stacks: table,
+        base: base_vals,
+        new: new_vals,
+        attributions,
+        cat_base,
+        cat_new,
+        nodes,
+        node_flat,
+        node_cum,
+    })
+}
