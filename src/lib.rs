@@ -28,3 +28,4 @@ pub mod pprof;
 pub mod profile;
 pub mod report;
 pub mod synth;
+pub mod trend;

@@ -179,7 +179,7 @@ pub fn profile(spec: &Spec) -> proto::Profile {
         stack.extend(root.iter());
         let mut caller = *root.last().expect("roots are non-empty");
         for _ in 0..depth - root.len() {
-            let callee = (caller.wrapping_mul(2_654_435_761) + rng.below(12) as u64) % nloc as u64 + 1;
+            let callee = (caller.wrapping_mul(2_654_435_761) + rng.below(6) as u64) % nloc as u64 + 1;
             stack.push(callee);
             caller = callee;
         }

@@ -41,7 +41,8 @@ pub enum Color {
 #[derive(Debug, Args)]
 pub struct DiffArgs {
     /// The earlier snapshot, then the later one (`-` reads one from stdin).
-    #[arg(required = true, num_args = 2, value_names = ["BASE", "NEW"])]
+    /// With more than two, this is `leakscope trend` over them.
+    #[arg(required = true, num_args = 2.., value_names = ["BASE", "NEW"])]
     pub files: Vec<PathBuf>,
     /// Sample type to judge, e.g. inuse_space (default), inuse_objects.
     #[arg(long, value_name = "NAME")]
@@ -112,6 +113,22 @@ pub fn parse_size(s: &str) -> Result<i64, String> {
 }
 
 pub(crate) fn run(a: DiffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    if a.files.len() > 2 {
+        let t = super::trend::TrendArgs {
+            inputs: a.files,
+            limit: None,
+            nodecount: a.nodecount,
+            format: a.format,
+            color: a.color,
+            rules: a.rules,
+            min_growth: a.min_growth,
+            min_growth_pct: a.min_growth_pct,
+            fail_on_growth: a.fail_on_growth,
+            fail_on_category: a.fail_on_category,
+            fail_on_leak: a.fail_on_leak,
+        };
+        return super::trend::run(t, out);
+    }
     if a.files.iter().filter(|f| f.as_os_str() == "-").count() > 1 {
         bail!("only one input can be read from stdin ('-')");
     }

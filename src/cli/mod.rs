@@ -4,6 +4,7 @@ pub mod diff;
 mod info;
 mod rules;
 mod top;
+pub mod trend;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -14,6 +15,7 @@ pub use diff::DiffArgs;
 pub use info::InfoArgs;
 pub use rules::RulesArgs;
 pub use top::TopArgs;
+pub use trend::TrendArgs;
 
 /// leakscope: find memory leaks in Go services from heap profiles.
 #[derive(Debug, Parser)]
@@ -35,6 +37,8 @@ pub enum Command {
     Info(InfoArgs),
     /// Print the effective attribution rules (built-in pack, plus --rules).
     Rules(RulesArgs),
+    /// Judge the trend over many snapshots: shapes, slopes, restarts, verdict.
+    Trend(TrendArgs),
 }
 
 /// Output format shared by the subcommands.
@@ -56,6 +60,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         Command::Diff(a) => diff::run(a, out),
         Command::Top(a) => top::run(a, out),
         Command::Rules(a) => rules::run(a, out),
+        Command::Trend(a) => trend::run(a, out),
         Command::Info(a) => info::run(a, out),
     }
 }

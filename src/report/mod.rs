@@ -2,4 +2,5 @@
 
 pub mod diff;
 pub mod render;
+pub mod trend;
 pub mod units;

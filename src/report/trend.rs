@@ -1,0 +1,223 @@
+//! Renderers of the trend report.
+
+use std::io::{self, Write};
+
+use super::render::{signed, Style};
+use super::units;
+use crate::trend::{shape_name, stats::sparkline, Series, TrendReport};
+
+fn spark(s: &Series) -> String {
+    let y: Vec<f64> = s.values.iter().map(|&v| v as f64).collect();
+    sparkline(&y)
+}
+
+fn slope(s: &Series, unit: &str) -> String {
+    match s.slope_per_hour {
+        Some(h) => format!("{}/h", signed(h as i64, unit)),
+        None => format!("{}/snapshot", signed(s.slope_per_snapshot as i64, unit)),
+    }
+}
+
+/// Writes the text trend report.
+pub fn text(r: &TrendReport, st: Style, out: &mut dyn Write) -> io::Result<()> {
+    let u = r.sample_type.unit.as_str();
+    let n = r.analyzed.1 - r.analyzed.0 + 1;
+    writeln!(
+        out,
+        "leakscope trend ({}, {} snapshots, ordered by {})",
+        r.sample_type.name,
+        r.snapshots.len(),
+        r.ordered_by
+    )?;
+    let first = &r.snapshots[r.analyzed.0];
+    let last = &r.snapshots[r.analyzed.1];
+    writeln!(out, "  first {}  {}", first.file, units::human(first.total, u))?;
+    writeln!(out, "  last  {}  {}", last.file, units::human(last.total, u))?;
+    writeln!(out)?;
+    let head = if r.verdict.leak { st_red(st, &r.verdict.headline) } else { st_green(st, &r.verdict.headline) };
+    writeln!(out, "{head}")?;
+    for reason in &r.verdict.reasons {
+        writeln!(out, "  - {reason}")?;
+    }
+    if !r.next_steps.is_empty() {
+        writeln!(out, "\nNext steps")?;
+        for (i, s) in r.next_steps.iter().enumerate() {
+            writeln!(out, "  {}. {s}", i + 1)?;
+        }
+    }
+    writeln!(out, "\nTotal     {}  {}  {}", spark(&r.total), shape_name(r.total.shape), slope(&r.total, u))?;
+    writeln!(out, "\nCategories over {n} snapshots{}", if r.verdict.leak { "  (* = leaking)" } else { "" })?;
+    let w = r.categories.iter().map(|c| c.name.len() + 2).max().unwrap_or(10);
+    for c in &r.categories {
+        let name = if c.suspect { format!("{} *", c.name) } else { c.name.clone() };
+        writeln!(
+            out,
+            "  {:<w$}  {}  {:>11}  {:<16}  {}",
+            name,
+            spark(&c.series),
+            signed(c.delta, u),
+            shape_name(c.series.shape),
+            slope(&c.series, u)
+        )?;
+    }
+    if !r.sites.is_empty() {
+        writeln!(out, "\nGrowing sites")?;
+        for s in &r.sites {
+            writeln!(
+                out,
+                "  {}  {:>11}  {:<16}  {:<13}  {}",
+                spark(&s.series),
+                signed(s.delta, u),
+                shape_name(s.series.shape),
+                s.category,
+                s.frame
+            )?;
+        }
+    }
+    if let Some(g) = &r.goroutines {
+        writeln!(out, "\nGoroutines ({} profiles)  {}  {}", g.snapshots, spark(&g.total), shape_name(g.total.shape))?;
+        for grp in &g.growing {
+            writeln!(
+                out,
+                "  {}  {:+}  {}  {}{}",
+                spark(&grp.series),
+                grp.delta,
+                grp.category,
+                grp.frame,
+                match (grp.heap_same_package_delta, grp.heap_goroutine_structs_delta) {
+                    (Some(p), Some(m)) =>
+                        format!("  (heap: same package {}, runtime.malg {})", signed(p, "bytes"), signed(m, "bytes")),
+                    (Some(p), None) => format!("  (heap: same package {})", signed(p, "bytes")),
+                    _ => String::new(),
+                }
+            )?;
+        }
+    }
+    if let Some(w) = &r.per_work {
+        writeln!(out, "\nPer unit of work")?;
+        if let (Some(n), Some(g)) = (w.reloads, w.growth_per_reload) {
+            writeln!(out, "  {} per config reload ({n} reloads)", signed(g as i64, u))?;
+        }
+        if let Some(g) = w.config_reload_growth_per_reload {
+            writeln!(out, "    of which config-reload: {} per reload", signed(g as i64, u))?;
+        }
+        if let (Some(n), Some(g)) = (w.requests, w.growth_per_1000_requests) {
+            writeln!(out, "  {} per 1,000 requests ({n} requests)", signed(g as i64, u))?;
+        }
+        if let Some(g) = w.http_request_growth_per_1000_requests {
+            writeln!(out, "    of which http-request: {} per 1,000 requests", signed(g as i64, u))?;
+        }
+    }
+    if let Some(c) = &r.reconciliation {
+        writeln!(out, "\nHeap profile vs process memory (last snapshot)")?;
+        let row = |out: &mut dyn Write, k: &str, v: Option<i64>| -> io::Result<()> {
+            if let Some(v) = v {
+                writeln!(out, "  {k:<26} {}", units::bytes(v))?;
+            }
+            Ok(())
+        };
+        row(out, "heap profile (inuse_space)", Some(c.profile_inuse))?;
+        row(out, "HeapInuse", c.heap_inuse)?;
+        row(out, "HeapSys", c.heap_sys)?;
+        row(out, "HeapIdle - HeapReleased", c.heap_idle_unreleased)?;
+        row(out, "StackInuse", c.stack_inuse)?;
+        row(out, "Sys", c.sys)?;
+        row(out, "process RSS", c.rss)?;
+        if let Some(e) = c.explained {
+            writeln!(
+                out,
+                "  the heap profile explains {:.0}% of it; the rest is fragmentation, GC headroom, stacks and runtime overhead",
+                e * 100.0
+            )?;
+        }
+    }
+    if !r.restarts.is_empty() {
+        writeln!(
+            out,
+            "\nRestarts detected before snapshot(s) {:?}; analysed {}..={}",
+            r.restarts, r.analyzed.0, r.analyzed.1
+        )?;
+    }
+    for s in &r.skipped {
+        writeln!(out, "skipped: {s}")?;
+    }
+    Ok(())
+}
+
+fn st_red(st: Style, s: &str) -> String {
+    if st.color {
+        format!("\x1b[1;31m{s}\x1b[0m")
+    } else {
+        s.to_string()
+    }
+}
+
+fn st_green(st: Style, s: &str) -> String {
+    if st.color {
+        format!("\x1b[1;32m{s}\x1b[0m")
+    } else {
+        s.to_string()
+    }
+}
+
+/// Writes the Markdown trend report.
+pub fn markdown(r: &TrendReport, out: &mut dyn Write) -> io::Result<()> {
+    let u = r.sample_type.unit.as_str();
+    writeln!(out, "## Leak trend: {} snapshots ({})\n", r.snapshots.len(), r.sample_type.name)?;
+    writeln!(out, "**{}**\n", r.verdict.headline)?;
+    for reason in &r.verdict.reasons {
+        writeln!(out, "- {reason}")?;
+    }
+    if !r.next_steps.is_empty() {
+        writeln!(out, "\n### Next steps\n")?;
+        for (i, s) in r.next_steps.iter().enumerate() {
+            writeln!(out, "{}. {s}", i + 1)?;
+        }
+    }
+    writeln!(out, "\n### Categories\n")?;
+    writeln!(out, "| category | trend | growth | shape | slope |")?;
+    writeln!(out, "|---|---|---:|---|---:|")?;
+    writeln!(
+        out,
+        "| **total** | {} | {} | {} | {} |",
+        spark(&r.total),
+        signed(r.total.growth, u),
+        shape_name(r.total.shape),
+        slope(&r.total, u)
+    )?;
+    for c in &r.categories {
+        writeln!(
+            out,
+            "| {}{} | {} | {} | {} | {} |",
+            c.name,
+            if c.suspect { " (leaking)" } else { "" },
+            spark(&c.series),
+            signed(c.delta, u),
+            shape_name(c.series.shape),
+            slope(&c.series, u)
+        )?;
+    }
+    if !r.sites.is_empty() {
+        writeln!(out, "\n### Growing sites\n")?;
+        writeln!(out, "| trend | growth | shape | category | site |")?;
+        writeln!(out, "|---|---:|---|---|---|")?;
+        for s in &r.sites {
+            writeln!(
+                out,
+                "| {} | {} | {} | {} | `{}` |",
+                spark(&s.series),
+                signed(s.delta, u),
+                shape_name(s.series.shape),
+                s.category,
+                s.frame.replace('|', "\\|")
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes the JSON trend report (schema `leakscope.trend/v1`).
+pub fn json(r: &TrendReport, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, r)?;
+    writeln!(out)
+}

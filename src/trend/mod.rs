@@ -1,0 +1,712 @@
+//! Many snapshots over time: per-site and per-category series, their
+//! shapes, slopes, restarts, and a verdict.
+//!
+//! Each snapshot is reduced to a few hundred aggregates as soon as it is
+//! read (totals, categories, attributed sites) and then dropped, so memory
+//! does not grow with the number of snapshots beyond those small rows.
+//! Snapshots are reduced in parallel and ordered by the profile's own time,
+//! falling back to the file name.
+
+pub mod reduce;
+pub mod stats;
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use crate::attribute::{RuleSet, UNATTRIBUTED};
+use crate::report::units;
+pub use reduce::{parse_scrape, Kind, Reduced, Scrape};
+pub use stats::Shape;
+
+/// JSON schema name and version of [`TrendReport`].
+pub const SCHEMA: &str = "leakscope.trend/v1";
+
+/// Options of a trend analysis.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `--min-growth` (bytes).
+    pub min_growth: i64,
+    /// `--min-growth-pct` / 100.
+    pub min_growth_ratio: f64,
+    /// `--limit`: the container memory limit, for a projection.
+    pub limit: Option<i64>,
+    /// Rows per table (0 = all).
+    pub nodecount: usize,
+}
+
+/// A series with its shape and slope.
+#[derive(Debug, Clone, Serialize)]
+pub struct Series {
+    /// Values in snapshot order (the analysed segment).
+    pub values: Vec<i64>,
+    /// Its shape.
+    pub shape: Shape,
+    /// Theil–Sen slope per hour (per snapshot when times are unknown).
+    pub slope_per_hour: Option<f64>,
+    /// Theil–Sen slope per snapshot.
+    pub slope_per_snapshot: f64,
+    /// Last − first.
+    pub growth: i64,
+    /// Mann–Kendall two-sided p-value.
+    pub mann_kendall_p: f64,
+}
+
+/// One snapshot in the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct SnapshotRow {
+    /// The file.
+    pub file: String,
+    /// Profile time, ns since the epoch (0 if unknown).
+    pub time_nanos: i64,
+    /// Primary total.
+    pub total: i64,
+    /// A process restart was detected between the previous snapshot and this one.
+    pub restart_before: bool,
+    /// The /metrics scrape beside it, if any.
+    pub scrape: Option<Scrape>,
+}
+
+/// A category series.
+#[derive(Debug, Clone, Serialize)]
+pub struct CategorySeries {
+    /// Category.
+    pub name: String,
+    /// Growth over the analysed segment (last − first), as `delta` in diff.
+    pub delta: i64,
+    /// Named as leaking.
+    pub suspect: bool,
+    /// The series.
+    pub series: Series,
+}
+
+/// A site series.
+#[derive(Debug, Clone, Serialize)]
+pub struct SiteSeries {
+    /// Category.
+    pub category: String,
+    /// Attributing frame.
+    pub frame: String,
+    /// Growth (last − first).
+    pub delta: i64,
+    /// The series.
+    pub series: Series,
+}
+
+/// Growth per unit of work, from /metrics scrapes.
+#[derive(Debug, Clone, Serialize)]
+pub struct PerWork {
+    /// Config reloads during the segment.
+    pub reloads: Option<f64>,
+    /// Requests during the segment.
+    pub requests: Option<f64>,
+    /// Total growth per reload.
+    pub growth_per_reload: Option<f64>,
+    /// Total growth per 1,000 requests.
+    pub growth_per_1000_requests: Option<f64>,
+    /// config-reload growth per reload.
+    pub config_reload_growth_per_reload: Option<f64>,
+    /// http-request growth per 1,000 requests.
+    pub http_request_growth_per_1000_requests: Option<f64>,
+}
+
+/// Time until the limit at the current slope.
+#[derive(Debug, Clone, Serialize)]
+pub struct Projection {
+    /// The limit.
+    pub limit: i64,
+    /// Hours until the heap profile's total reaches it.
+    pub heap_hours: Option<f64>,
+    /// Hours until the process RSS (from /metrics) reaches it.
+    pub rss_hours: Option<f64>,
+}
+
+/// How much of the process memory the heap profile explains.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reconciliation {
+    /// The heap profile's inuse_space (sampled estimate of live heap).
+    pub profile_inuse: i64,
+    /// runtime HeapInuse.
+    pub heap_inuse: Option<i64>,
+    /// runtime HeapSys.
+    pub heap_sys: Option<i64>,
+    /// runtime HeapIdle − HeapReleased (held but unused).
+    pub heap_idle_unreleased: Option<i64>,
+    /// runtime StackInuse (goroutine stacks: not in the heap profile).
+    pub stack_inuse: Option<i64>,
+    /// runtime Sys (all memory obtained from the OS).
+    pub sys: Option<i64>,
+    /// process RSS.
+    pub rss: Option<i64>,
+    /// profile_inuse / (rss or sys), 0..1.
+    pub explained: Option<f64>,
+}
+
+/// A goroutine group that grows.
+#[derive(Debug, Clone, Serialize)]
+pub struct GoroutineGroup {
+    /// Category.
+    pub category: String,
+    /// The frame that identifies the group.
+    pub frame: String,
+    /// Growth in goroutines.
+    pub delta: i64,
+    /// The series.
+    pub series: Series,
+    /// Heap growth (inuse_space) in runtime.malg over the heap snapshots.
+    pub heap_goroutine_structs_delta: Option<i64>,
+    /// Heap growth in sites of the same Go package.
+    pub heap_same_package_delta: Option<i64>,
+}
+
+/// Goroutine-profile part of a trend.
+#[derive(Debug, Clone, Serialize)]
+pub struct GoroutineTrend {
+    /// Goroutine snapshots read.
+    pub snapshots: usize,
+    /// Total goroutines.
+    pub total: Series,
+    /// Groups that grow monotonically.
+    pub growing: Vec<GoroutineGroup>,
+}
+
+/// The verdict (same fields as diff's).
+#[derive(Debug, Clone, Serialize)]
+pub struct Verdict {
+    /// Growth that looks like a leak.
+    pub leak: bool,
+    /// The category that grew most among growing ones.
+    pub category: Option<String>,
+    /// high, medium, low.
+    pub confidence: &'static str,
+    /// One sentence.
+    pub headline: String,
+    /// The checks.
+    pub reasons: Vec<String>,
+}
+
+/// The whole trend report.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrendReport {
+    /// Always [`SCHEMA`].
+    pub schema: &'static str,
+    /// Judged sample type.
+    pub sample_type: crate::report::diff::SampleType,
+    /// All heap snapshots, in order.
+    pub snapshots: Vec<SnapshotRow>,
+    /// How they were ordered: `time` or `name`.
+    pub ordered_by: &'static str,
+    /// Indexes where a restart was detected.
+    pub restarts: Vec<usize>,
+    /// The analysed segment: snapshot indexes [from, to].
+    pub analyzed: (usize, usize),
+    /// Seconds the analysed segment spans, when times are known.
+    pub interval_seconds: Option<f64>,
+    /// Growth over the analysed segment.
+    pub total_delta: i64,
+    /// The total series.
+    pub total: Series,
+    /// Verdict.
+    pub verdict: Verdict,
+    /// What to do next.
+    pub next_steps: Vec<String>,
+    /// Absolute growth threshold used.
+    pub min_growth: i64,
+    /// Categories by growth.
+    pub categories: Vec<CategorySeries>,
+    /// Sites by growth.
+    pub sites: Vec<SiteSeries>,
+    /// Growth per unit of work.
+    pub per_work: Option<PerWork>,
+    /// Time to the limit.
+    pub projection: Option<Projection>,
+    /// Heap vs process memory, at the last snapshot.
+    pub reconciliation: Option<Reconciliation>,
+    /// Goroutine profiles found beside the heap profiles.
+    pub goroutines: Option<GoroutineTrend>,
+    /// Inputs that were skipped, with why.
+    pub skipped: Vec<String>,
+}
+
+/// Expands directories into their files, sorted by name.
+pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    for p in inputs {
+        if p.is_dir() {
+            let mut v: Vec<PathBuf> = std::fs::read_dir(p)
+                .map_err(|e| format!("{}: {e}", p.display()))?
+                .flatten()
+                .map(|e| e.path())
+                .filter(|f| f.is_file() && !f.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+                .collect();
+            v.sort();
+            out.extend(v);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// The key that pairs a /metrics scrape with a snapshot: the file name up
+/// to `heap`, `goroutine` or `metrics` (`00-heap.pb.gz` ↔ `00-metrics.txt.gz`).
+fn pair_key(p: &Path) -> Option<String> {
+    let n = p.file_name()?.to_string_lossy().to_string();
+    let i = ["heap", "goroutine", "metrics"].iter().filter_map(|k| n.find(k)).min()?;
+    Some(n[..i].trim_end_matches(['-', '_', '.']).to_string())
+}
+
+fn is_scrape_name(p: &Path) -> bool {
+    p.file_name().is_some_and(|n| n.to_string_lossy().contains("metrics"))
+}
+
+fn series(values: Vec<i64>, t_hours: Option<&[f64]>, noise: f64) -> Series {
+    let y: Vec<f64> = values.iter().map(|&v| v as f64).collect();
+    let idx: Vec<f64> = (0..y.len()).map(|i| i as f64).collect();
+    let mk = stats::mann_kendall(&y);
+    let shape = stats::classify(&y, noise);
+    Series {
+        shape,
+        slope_per_hour: t_hours.map(|t| stats::theil_sen(t, &y)),
+        slope_per_snapshot: stats::theil_sen(&idx, &y),
+        growth: values.last().copied().unwrap_or(0) - values.first().copied().unwrap_or(0),
+        mann_kendall_p: mk.p,
+        values,
+    }
+}
+
+/// The Go package of a function name: `a/b/c.(*T).M` → `a/b/c`.
+fn package_of(name: &str) -> &str {
+    let slash = name.rfind('/').map_or(0, |i| i + 1);
+    match name[slash..].find('.') {
+        Some(i) => &name[..slash + i],
+        None => name,
+    }
+}
+
+/// Reduces and analyses the inputs.
+pub fn run(inputs: &[PathBuf], rules: &RuleSet, o: &Options) -> Result<TrendReport, String> {
+    let files = expand_inputs(inputs)?;
+    let explicit = inputs.iter().all(|p| !p.is_dir());
+    let (scrape_files, profile_files): (Vec<PathBuf>, Vec<PathBuf>) = files
+        .into_iter()
+        .filter(|f| {
+            let n = f.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            explicit || !(n.ends_with(".json") || n.ends_with(".md") || n.ends_with(".txt") && !n.contains("metrics"))
+        })
+        .partition(|f| is_scrape_name(f) && !explicit);
+    let cache = reduce::FrameCache::default();
+    let results: Vec<Result<Reduced, crate::pprof::ReadError>> =
+        profile_files.par_iter().map(|f| reduce::reduce(f, rules, &cache)).collect();
+    let mut skipped = Vec::new();
+    let mut heaps = Vec::new();
+    let mut gors = Vec::new();
+    for r in results {
+        match r {
+            Ok(r) if r.kind == Kind::Heap => heaps.push(r),
+            Ok(r) if r.kind == Kind::Goroutine => gors.push(r),
+            Ok(r) => {
+                skipped.push(format!("{}: not a heap or goroutine profile ({})", r.path.display(), r.sample_type.0))
+            }
+            Err(e) if explicit => return Err(e.to_string()),
+            Err(e) => skipped.push(e.to_string()),
+        }
+    }
+    let mut scrapes: FxHashMap<String, Scrape> = FxHashMap::default();
+    for f in &scrape_files {
+        match std::fs::read(f).map_err(|e| e.to_string()).and_then(|b| parse_scrape(&b)) {
+            Ok(s) => {
+                if let Some(k) = pair_key(f) {
+                    scrapes.insert(k, s);
+                }
+            }
+            Err(e) => skipped.push(format!("{}: {e}", f.display())),
+        }
+    }
+    if heaps.len() < 2 {
+        return Err(format!(
+            "a trend needs at least two heap profiles; found {}{}",
+            heaps.len(),
+            if skipped.is_empty() { String::new() } else { format!(" (skipped: {})", skipped.join("; ")) }
+        ));
+    }
+    let by_time = |v: &mut Vec<Reduced>| -> &'static str {
+        if v.iter().all(|r| r.time_nanos > 0) {
+            v.sort_by(|a, b| a.time_nanos.cmp(&b.time_nanos).then_with(|| a.path.cmp(&b.path)));
+            "time"
+        } else {
+            v.sort_by(|a, b| a.path.cmp(&b.path));
+            "name"
+        }
+    };
+    let ordered_by = by_time(&mut heaps);
+    by_time(&mut gors);
+
+    // Restarts: alloc_space is cumulative for the life of a process, so a
+    // decrease means a new process; without it, a drop of over half.
+    let mut restarts = Vec::new();
+    for i in 1..heaps.len() {
+        let restart = match (heaps[i - 1].alloc_space, heaps[i].alloc_space) {
+            (Some(a), Some(b)) => b < a,
+            _ => heaps[i].total * 2 < heaps[i - 1].total,
+        };
+        if restart {
+            restarts.push(i);
+        }
+    }
+    let from = restarts.last().copied().unwrap_or(0);
+    let to = heaps.len() - 1;
+    let seg = &heaps[from..=to];
+    let n = seg.len();
+    let sample_type = crate::report::diff::SampleType {
+        name: heaps[to].sample_type.0.clone(),
+        unit: heaps[to].sample_type.1.clone(),
+    };
+    let unit = sample_type.unit.clone();
+    let period = seg.iter().map(|r| r.period).max().unwrap_or(0).max(0);
+    let min_growth = o.min_growth.max(4 * period);
+    let noise = (2 * period).max(1) as f64;
+
+    let times_known = seg.iter().all(|r| r.time_nanos > 0) && seg.windows(2).all(|w| w[1].time_nanos > w[0].time_nanos);
+    let t_hours: Option<Vec<f64>> =
+        times_known.then(|| seg.iter().map(|r| (r.time_nanos - seg[0].time_nanos) as f64 / 3.6e12).collect());
+    let interval_seconds = times_known.then(|| (seg[n - 1].time_nanos - seg[0].time_nanos) as f64 / 1e9);
+    let th = t_hours.as_deref();
+
+    let total = series(seg.iter().map(|r| r.total).collect(), th, noise);
+    let ncat = rules.file.categories.len();
+    let cat_name = |c: usize| if c == ncat { UNATTRIBUTED.to_string() } else { rules.file.categories[c].name.clone() };
+    let mut categories: Vec<CategorySeries> = (0..=ncat)
+        .filter(|&c| seg.iter().any(|r| r.categories[c] != 0))
+        .map(|c| {
+            let s = series(seg.iter().map(|r| r.categories[c]).collect(), th, noise);
+            CategorySeries { name: cat_name(c), delta: s.growth, suspect: false, series: s }
+        })
+        .collect();
+    categories.sort_by(|a, b| b.delta.cmp(&a.delta).then_with(|| a.name.cmp(&b.name)));
+
+    // Sites: the union of keys, ranked by growth.
+    let mut keys: Vec<(usize, String)> = seg.iter().flat_map(|r| r.sites.keys().cloned()).collect();
+    keys.sort();
+    keys.dedup();
+    let mut growth_of: Vec<(i64, (usize, String))> = keys
+        .into_iter()
+        .map(|k| {
+            let first = seg[0].sites.get(&k).map_or(0, |v| v.0);
+            let last = seg[n - 1].sites.get(&k).map_or(0, |v| v.0);
+            (last - first, k)
+        })
+        .collect();
+    growth_of.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    let limit = if o.nodecount == 0 { usize::MAX } else { o.nodecount };
+    let sites: Vec<SiteSeries> = growth_of
+        .iter()
+        .filter(|g| g.0 > 0)
+        .take(limit)
+        .map(|(g, k)| SiteSeries {
+            category: cat_name(k.0),
+            frame: k.1.clone(),
+            delta: *g,
+            series: series(seg.iter().map(|r| r.sites.get(k).map_or(0, |v| v.0)).collect(), th, noise),
+        })
+        .collect();
+
+    // Verdict.
+    let fmt = |v: i64| units::human(v, &unit);
+    let first_total = seg[0].total;
+    let growth = total.growth;
+    let mut reasons = vec![format!(
+        "{} snapshots analysed{}; total {} went {} ({}), shape {}",
+        n,
+        interval_seconds.map_or(String::new(), |s| format!(" over {}", units::duration_ns((s * 1e9) as i64))),
+        sample_type.name,
+        fmt(first_total) + " -> " + &fmt(seg[n - 1].total),
+        if growth >= 0 { format!("+{}", fmt(growth)) } else { fmt(growth) },
+        shape_name(total.shape)
+    )];
+    if let Some(s) = total.slope_per_hour {
+        reasons.push(format!("Theil-Sen slope {}/h, Mann-Kendall p = {:.3}", fmt(s as i64), total.mann_kendall_p));
+    }
+    if !restarts.is_empty() {
+        reasons.push(format!(
+            "process restart detected before snapshot {}; only the {} snapshots since the last restart are judged",
+            restarts.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", "),
+            n
+        ));
+    }
+    let growing = total.shape == Shape::MonotonicGrowth;
+    let abs_ok = growth >= min_growth.max(1);
+    let rel_ok = growth as f64 >= o.min_growth_ratio * first_total as f64;
+    for c in &mut categories {
+        c.suspect = growing
+            && abs_ok
+            && rel_ok
+            && c.series.shape == Shape::MonotonicGrowth
+            && c.delta >= min_growth
+            && c.delta as f64 >= 0.1 * growth as f64;
+    }
+    let top = categories.iter().filter(|c| c.suspect).max_by_key(|c| c.delta).cloned();
+    let leak = growing && abs_ok && rel_ok && top.is_some();
+    if let Some(c) = &top {
+        reasons.push(format!(
+            "{} grows steadily: +{} ({:.0}% of the growth){}",
+            c.name,
+            fmt(c.delta),
+            if growth > 0 { c.delta as f64 * 100.0 / growth as f64 } else { 0.0 },
+            c.series.slope_per_hour.map_or(String::new(), |s| format!(", {}/h", fmt(s as i64)))
+        ));
+    }
+    if !abs_ok {
+        reasons.push(format!("growth is below the absolute threshold {}", fmt(min_growth)));
+    }
+    if !rel_ok {
+        reasons.push(format!("growth is below {:.0}% of the first snapshot", o.min_growth_ratio * 100.0));
+    }
+    let confidence = if leak {
+        if n >= 5 && total.mann_kendall_p < 0.01 {
+            "high"
+        } else if n >= 4 {
+            "medium"
+        } else {
+            "low"
+        }
+    } else if n >= 4 {
+        "high"
+    } else {
+        "medium"
+    };
+    let headline = if leak {
+        format!(
+            "LEAK SUSPECTED ({confidence} confidence): {} grows steadily, +{} over {} snapshots{}, mostly in {}",
+            sample_type.name,
+            fmt(growth),
+            n,
+            total.slope_per_hour.map_or(String::new(), |s| format!(" ({}/h)", fmt(s as i64))),
+            top.as_ref().map_or(UNATTRIBUTED, |c| c.name.as_str())
+        )
+    } else {
+        let why = match total.shape {
+            Shape::Plateau => "it rose, then levelled off (warm-up or a bounded cache)",
+            Shape::Churn => "it goes up and down without a trend (churn)",
+            Shape::Flat => "it is flat",
+            Shape::Shrinking => "it is shrinking",
+            Shape::MonotonicGrowth => "it grows, but below the leak thresholds or spread thin",
+        };
+        format!("No leak: {} over {} snapshots: {why}", sample_type.name, n)
+    };
+
+    // Work units from /metrics scrapes.
+    let scrape_of = |r: &Reduced| pair_key(&r.path).and_then(|k| scrapes.get(&k)).cloned();
+    let s_first = scrape_of(&seg[0]);
+    let s_last = scrape_of(&seg[n - 1]);
+    let per_work = match (&s_first, &s_last) {
+        (Some(a), Some(b)) => {
+            let d = |x: Option<f64>, y: Option<f64>| Some(y? - x?).filter(|v| *v > 0.0);
+            let reloads = d(a.reloads, b.reloads);
+            let requests = d(a.requests, b.requests);
+            let cat_delta = |name: &str| categories.iter().find(|c| c.name == name).map(|c| c.delta as f64);
+            Some(PerWork {
+                reloads,
+                requests,
+                growth_per_reload: reloads.map(|r| growth as f64 / r),
+                growth_per_1000_requests: requests.map(|r| growth as f64 / r * 1000.0),
+                config_reload_growth_per_reload: reloads.and_then(|r| Some(cat_delta("config-reload")? / r)),
+                http_request_growth_per_1000_requests: requests
+                    .and_then(|r| Some(cat_delta("http-request")? / r * 1000.0)),
+            })
+        }
+        _ => None,
+    };
+    if let Some(w) = &per_work {
+        if let Some(g) = w.growth_per_reload {
+            reasons.push(format!("{} per config reload ({} reloads)", fmt(g as i64), w.reloads.unwrap_or(0.0)));
+        }
+        if let Some(g) = w.growth_per_1000_requests {
+            reasons.push(format!("{} per 1,000 requests", fmt(g as i64)));
+        }
+    }
+
+    // Projection to the limit.
+    let rss_series: Option<Vec<f64>> = seg.iter().map(|r| scrape_of(r).and_then(|s| s.rss)).collect();
+    let projection = o.limit.map(|limit| {
+        let hours = |last: f64, slope: Option<f64>| {
+            let s = slope?;
+            (s > 0.0).then(|| ((limit as f64 - last) / s).max(0.0))
+        };
+        Projection {
+            limit,
+            heap_hours: hours(seg[n - 1].total as f64, total.slope_per_hour),
+            rss_hours: match (&rss_series, th) {
+                (Some(r), Some(t)) => hours(*r.last().unwrap_or(&0.0), Some(stats::theil_sen(t, r))),
+                _ => None,
+            },
+        }
+    });
+    if let Some(p) = projection.as_ref().filter(|_| growing) {
+        if let Some(h) = p.heap_hours {
+            reasons.push(format!("at this slope the heap reaches the {} limit in {:.1} h", fmt(p.limit), h));
+        }
+        if let Some(h) = p.rss_hours {
+            reasons.push(format!("process RSS reaches it in {:.1} h", h));
+        }
+    }
+
+    // Reconciliation with the runtime's own accounting, from the last scrape.
+    let reconciliation = s_last.as_ref().filter(|s| s.heap_inuse.is_some() || s.rss.is_some()).map(|s| {
+        let i = |v: Option<f64>| v.map(|x| x as i64);
+        let denom = s.rss.or(s.sys);
+        Reconciliation {
+            profile_inuse: seg[n - 1].total,
+            heap_inuse: i(s.heap_inuse),
+            heap_sys: i(s.heap_sys),
+            heap_idle_unreleased: match (s.heap_idle, s.heap_released) {
+                (Some(a), Some(b)) => Some((a - b) as i64),
+                _ => None,
+            },
+            stack_inuse: i(s.stack_inuse),
+            sys: i(s.sys),
+            rss: i(s.rss),
+            explained: denom.filter(|d| *d > 0.0).map(|d| seg[n - 1].total as f64 / d),
+        }
+    });
+
+    // Goroutine profiles beside the heap profiles.
+    let goroutines = (gors.len() >= 2).then(|| {
+        let gn = gors.len();
+        let gt: Option<Vec<f64>> = (gors.iter().all(|r| r.time_nanos > 0))
+            .then(|| gors.iter().map(|r| (r.time_nanos - gors[0].time_nanos) as f64 / 3.6e12).collect());
+        let gtotal = series(gors.iter().map(|r| r.total).collect(), gt.as_deref(), 0.0);
+        let mut gkeys: Vec<(usize, String)> = gors.iter().flat_map(|r| r.sites.keys().cloned()).collect();
+        gkeys.sort();
+        gkeys.dedup();
+        let malg = rules
+            .category_index("goroutines")
+            .map(|c| seg[n - 1].categories[c as usize] - seg[0].categories[c as usize]);
+        let mut growing: Vec<GoroutineGroup> = gkeys
+            .into_iter()
+            .filter_map(|k| {
+                let s = series(gors.iter().map(|r| r.sites.get(&k).map_or(0, |v| v.0)).collect(), gt.as_deref(), 0.0);
+                let min_step = 2.max(s.values.first().copied().unwrap_or(0) / 10);
+                (s.shape == Shape::MonotonicGrowth && s.growth >= min_step).then(|| {
+                    let pkg = package_of(&k.1).to_string();
+                    let same_pkg: i64 = seg[n - 1]
+                        .sites
+                        .iter()
+                        .filter(|(kk, _)| package_of(&kk.1) == pkg)
+                        .map(|(_, v)| v.0)
+                        .sum::<i64>()
+                        - seg[0].sites.iter().filter(|(kk, _)| package_of(&kk.1) == pkg).map(|(_, v)| v.0).sum::<i64>();
+                    GoroutineGroup {
+                        category: cat_name(k.0),
+                        frame: k.1.clone(),
+                        delta: s.growth,
+                        series: s,
+                        heap_goroutine_structs_delta: malg,
+                        heap_same_package_delta: Some(same_pkg),
+                    }
+                })
+            })
+            .collect();
+        growing.sort_by(|a, b| b.delta.cmp(&a.delta).then_with(|| a.frame.cmp(&b.frame)));
+        growing.truncate(limit);
+        let _ = gn;
+        GoroutineTrend { snapshots: gors.len(), total: gtotal, growing }
+    });
+    if let Some(g) = &goroutines {
+        if let Some(top) = g.growing.first() {
+            reasons.push(format!(
+                "goroutines grow steadily: {} in {} (+{})",
+                shape_name(g.total.shape),
+                top.frame,
+                top.delta
+            ));
+        }
+    }
+
+    let mut next_steps = Vec::new();
+    if leak {
+        if let Some(c) = &top {
+            next_steps.push(format!(
+                "Diff the first and last snapshot for the sites and stacks behind {}: leakscope diff {} {}",
+                c.name,
+                seg[0].path.display(),
+                seg[n - 1].path.display()
+            ));
+        }
+    } else if total.shape == Shape::Plateau {
+        next_steps.push("Keep capturing: a plateau that starts rising again under the same load is a leak.".into());
+    }
+    if s_first.is_none() {
+        next_steps.push(
+            "Capture /metrics beside each snapshot (leakscope capture --metrics) to get growth per reload and per request."
+                .into(),
+        );
+    }
+
+    let snapshots = heaps
+        .iter()
+        .enumerate()
+        .map(|(i, r)| SnapshotRow {
+            file: r.path.display().to_string(),
+            time_nanos: r.time_nanos,
+            total: r.total,
+            restart_before: restarts.contains(&i),
+            scrape: scrape_of(r),
+        })
+        .collect();
+    Ok(TrendReport {
+        schema: SCHEMA,
+        sample_type,
+        snapshots,
+        ordered_by,
+        restarts,
+        analyzed: (from, to),
+        interval_seconds,
+        total_delta: growth,
+        verdict: Verdict {
+            leak,
+            category: if leak { top.map(|c| c.name) } else { None },
+            confidence,
+            headline,
+            reasons,
+        },
+        next_steps,
+        min_growth,
+        total,
+        categories,
+        sites,
+        per_work,
+        projection,
+        reconciliation,
+        goroutines,
+        skipped,
+    })
+}
+
+/// Kebab-case name of a shape.
+pub fn shape_name(s: Shape) -> &'static str {
+    match s {
+        Shape::MonotonicGrowth => "monotonic growth",
+        Shape::Plateau => "plateau",
+        Shape::Churn => "churn",
+        Shape::Flat => "flat",
+        Shape::Shrinking => "shrinking",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairing_and_packages() {
+        assert_eq!(pair_key(Path::new("d/00-heap.pb.gz")).as_deref(), Some("00"));
+        assert_eq!(pair_key(Path::new("d/00-metrics.txt.gz")).as_deref(), Some("00"));
+        assert_eq!(pair_key(Path::new("20261128T061530.123Z-heap.pb.gz")).as_deref(), Some("20261128T061530.123Z"));
+        assert_eq!(package_of("github.com/sirupsen/logrus.(*Entry).writerScanner"), "github.com/sirupsen/logrus");
+        assert_eq!(package_of("main.main"), "main");
+        assert_eq!(package_of("net/http.(*conn).serve"), "net/http");
+    }
+}

@@ -1,0 +1,236 @@
+//! Reducing one snapshot to the aggregates a trend needs.
+
+use std::path::{Path, PathBuf};
+use std::sync::RwLock;
+
+use rustc_hash::FxHashMap;
+
+use crate::attribute::{FrameInfo, RuleSet};
+use crate::graph::{aggregate, Granularity};
+use crate::pprof;
+
+/// What a snapshot measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A heap profile (has inuse_space).
+    Heap,
+    /// A goroutine profile (sample type `goroutine`).
+    Goroutine,
+    /// Anything else (reduced on its default sample type).
+    Other,
+}
+
+/// One snapshot, reduced.
+#[derive(Debug, Clone)]
+pub struct Reduced {
+    /// The file.
+    pub path: PathBuf,
+    /// Profile time (ns since epoch), 0 if unknown.
+    pub time_nanos: i64,
+    /// What it measures.
+    pub kind: Kind,
+    /// Primary sample type name and unit (inuse_space/bytes, goroutine/count, ...).
+    pub sample_type: (String, String),
+    /// Sampling period (bytes per sample for heap profiles).
+    pub period: i64,
+    /// Primary total.
+    pub total: i64,
+    /// inuse_objects total, for heap profiles.
+    pub objects: Option<i64>,
+    /// alloc_space total: cumulative since process start, so a decrease
+    /// means a new process.
+    pub alloc_space: Option<i64>,
+    /// Primary value per category row (categories, then unattributed).
+    pub categories: Vec<i64>,
+    /// Attributed sites: (category row, frame name) → (primary, objects).
+    pub sites: FxHashMap<(usize, String), (i64, i64)>,
+}
+
+/// Function-name classification shared by all snapshots of a run.
+#[derive(Debug, Default)]
+pub struct FrameCache {
+    map: RwLock<FxHashMap<String, FrameInfo>>,
+}
+
+impl FrameCache {
+    fn get(&self, rules: &RuleSet, name: &str) -> FrameInfo {
+        if let Some(f) = self.map.read().expect("frame cache lock").get(name) {
+            return *f;
+        }
+        let f = rules.classify(name);
+        self.map.write().expect("frame cache lock").insert(name.to_string(), f);
+        f
+    }
+}
+
+/// Reads and reduces one snapshot.
+pub fn reduce(path: &Path, rules: &RuleSet, cache: &FrameCache) -> Result<Reduced, pprof::ReadError> {
+    let p = pprof::read_path(path)?;
+    let (kind, primary) = if let Some(i) = p.sample_type_index("inuse_space") {
+        (Kind::Heap, i)
+    } else if let Some(i) = p.sample_type_index("goroutine") {
+        (Kind::Goroutine, i)
+    } else {
+        (Kind::Other, p.default_sample_index().unwrap_or(0))
+    };
+    let objects_i = p.sample_type_index("inuse_objects");
+    let alloc_i = p.sample_type_index("alloc_space");
+    let ncat = rules.file.categories.len() + 1;
+    let mut categories = vec![0i64; ncat];
+    let mut sites: FxHashMap<(usize, String), (i64, i64)> = FxHashMap::default();
+    let mut total = 0i64;
+    let (mut objects, mut alloc) = (0i64, 0i64);
+    if !p.sample_types.is_empty() {
+        let agg = aggregate(&p, Granularity::Functions);
+        let info: Vec<FrameInfo> = agg.nodes.iter().map(|n| cache.get(rules, &n.name)).collect();
+        let mut local: FxHashMap<(usize, u32), (i64, i64)> = FxHashMap::default();
+        let mut buf: Vec<u32> = Vec::with_capacity(64);
+        for s in 0..p.num_samples() {
+            let vals = p.sample_values(s);
+            let v = vals[primary];
+            let o = objects_i.map_or(0, |i| vals[i]);
+            total += v;
+            objects += o;
+            alloc += alloc_i.map_or(0, |i| vals[i]);
+            if v == 0 && o == 0 {
+                continue;
+            }
+            buf.clear();
+            for &loc in p.stack(s) {
+                buf.extend_from_slice(agg.location_nodes(loc as usize));
+            }
+            let a = rules.attribute(buf.iter().map(|&n| &info[n as usize]));
+            let c = a.category.map_or(ncat - 1, usize::from);
+            categories[c] += v;
+            let frame = buf.get(a.frame).copied().unwrap_or(u32::MAX);
+            let e = local.entry((c, frame)).or_default();
+            e.0 += v;
+            e.1 += o;
+        }
+        for ((c, frame), vo) in local {
+            let name =
+                if frame == u32::MAX { "<no frames>".to_string() } else { agg.nodes[frame as usize].name.clone() };
+            let e = sites.entry((c, name)).or_default();
+            e.0 += vo.0;
+            e.1 += vo.1;
+        }
+    }
+    Ok(Reduced {
+        path: path.to_path_buf(),
+        time_nanos: p.time_nanos,
+        kind,
+        sample_type: if p.sample_types.is_empty() {
+            (String::new(), String::new())
+        } else {
+            (p.sample_type_name(primary).to_string(), p.sample_type_unit(primary).to_string())
+        },
+        period: p.period,
+        total,
+        objects: objects_i.map(|_| objects),
+        alloc_space: alloc_i.map(|_| alloc),
+        categories,
+        sites,
+    })
+}
+
+/// Prometheus text scrape, reduced to the few numbers a trend uses.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Scrape {
+    /// Config reloads so far (traefik_config_reloads_total or any
+    /// `*config*reload*_total`).
+    pub reloads: Option<f64>,
+    /// Requests so far (traefik_entrypoint_requests_total, else
+    /// http_requests_total / http_server_requests_total).
+    pub requests: Option<f64>,
+    /// process_resident_memory_bytes.
+    pub rss: Option<f64>,
+    /// go_memstats_heap_inuse_bytes.
+    pub heap_inuse: Option<f64>,
+    /// go_memstats_heap_sys_bytes.
+    pub heap_sys: Option<f64>,
+    /// go_memstats_heap_idle_bytes.
+    pub heap_idle: Option<f64>,
+    /// go_memstats_heap_released_bytes.
+    pub heap_released: Option<f64>,
+    /// go_memstats_stack_inuse_bytes.
+    pub stack_inuse: Option<f64>,
+    /// go_memstats_sys_bytes.
+    pub sys: Option<f64>,
+    /// go_goroutines.
+    pub goroutines: Option<f64>,
+}
+
+/// Parses a Prometheus text exposition (plain or gzip).
+pub fn parse_scrape(bytes: &[u8]) -> Result<Scrape, String> {
+    let text = if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::MultiGzDecoder::new(bytes), &mut s)
+            .map_err(|e| format!("bad gzip: {e}"))?;
+        s
+    } else {
+        String::from_utf8_lossy(bytes).into_owned()
+    };
+    let mut sums: FxHashMap<&str, f64> = FxHashMap::default();
+    let mut any = false;
+    for line in text.lines() {
+        let line = line.trim_end_matches('\r');
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let name_end = line.find(['{', ' ']).unwrap_or(line.len());
+        let name = &line[..name_end];
+        let rest = match line[name_end..].strip_prefix('{') {
+            Some(r) => r.find('}').map_or("", |i| &r[i + 1..]),
+            None => &line[name_end..],
+        };
+        if let Some(v) = rest.split_whitespace().next().and_then(|v| v.parse::<f64>().ok()) {
+            *sums.entry(name).or_default() += v;
+            any = true;
+        }
+    }
+    if !any {
+        return Err("no metric samples found".into());
+    }
+    let get = |n: &str| sums.get(n).copied();
+    let reloads = get("traefik_config_reloads_total").or_else(|| {
+        sums.iter()
+            .filter(|(k, _)| {
+                k.contains("config") && k.contains("reload") && k.ends_with("_total") && !k.contains("fail")
+            })
+            .map(|(_, v)| *v)
+            .reduce(|a, b| a + b)
+    });
+    let requests = get("traefik_entrypoint_requests_total")
+        .or_else(|| get("http_server_requests_total"))
+        .or_else(|| get("http_requests_total"));
+    Ok(Scrape {
+        reloads,
+        requests,
+        rss: get("process_resident_memory_bytes"),
+        heap_inuse: get("go_memstats_heap_inuse_bytes"),
+        heap_sys: get("go_memstats_heap_sys_bytes"),
+        heap_idle: get("go_memstats_heap_idle_bytes"),
+        heap_released: get("go_memstats_heap_released_bytes"),
+        stack_inuse: get("go_memstats_stack_inuse_bytes"),
+        sys: get("go_memstats_sys_bytes"),
+        goroutines: get("go_goroutines"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scrape() {
+        let s = parse_scrape(
+            b"# HELP x\ntraefik_config_reloads_total 12\r\ntraefik_entrypoint_requests_total{code=\"200\",entrypoint=\"web\"} 100\ntraefik_entrypoint_requests_total{code=\"500\"} 5\nprocess_resident_memory_bytes 1.5e+08\ngo_goroutines 36\n",
+        )
+        .unwrap();
+        assert_eq!(s.reloads, Some(12.0));
+        assert_eq!(s.requests, Some(105.0));
+        assert_eq!(s.rss, Some(1.5e8));
+        assert_eq!(s.goroutines, Some(36.0));
+        assert!(parse_scrape(b"<html>oops</html>").is_err());
+    }
+}

@@ -1,0 +1,134 @@
+//! `leakscope trend` (and `diff` with more than two inputs) on the
+//! ground-truth scenarios.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::*;
+
+fn dir(s: &str) -> PathBuf {
+    root().join("testdata/leaks").join(s)
+}
+
+fn trend_json(args: &[&str]) -> serde_json::Value {
+    let mut a = vec!["trend", "--format", "json", "--nodecount", "0"];
+    a.extend_from_slice(args);
+    leakscope_json(&a)
+}
+
+fn heaps(s: &str) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir(s))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().display().to_string())
+        .filter(|p| p.ends_with("-heap.pb.gz"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn scenarios_trend_verdicts() {
+    for s in ["http-request", "config-reload", "metrics", "all-three", "fixed"] {
+        let doc = trend_json(&[dir(s).to_str().unwrap()]);
+        assert_eq!(doc["schema"], "leakscope.trend/v1");
+        let exp: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir(s).join("expected.json")).unwrap()).unwrap();
+        let exp: Vec<&str> =
+            exp["leaking_categories"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+        assert_eq!(
+            doc["snapshots"].as_array().unwrap().len(),
+            6,
+            "{s}: six heap snapshots, scrapes paired not counted"
+        );
+        if exp.is_empty() {
+            assert_eq!(doc["verdict"]["leak"], false, "{s}: {}", doc["verdict"]);
+        } else {
+            assert_eq!(doc["verdict"]["leak"], true, "{s}: {}", doc["verdict"]);
+            let c = doc["verdict"]["category"].as_str().unwrap();
+            assert!(exp.contains(&c), "{s}: {c} not in {exp:?}");
+            assert_eq!(doc["total"]["shape"], "monotonic-growth", "{s}");
+        }
+        // Series are in the JSON, one value per analysed snapshot.
+        for c in doc["categories"].as_array().unwrap() {
+            assert_eq!(c["series"]["values"].as_array().unwrap().len(), 6);
+        }
+        // /metrics scrapes beside the snapshots give growth per unit of work.
+        assert!(doc["per_work"]["reloads"].as_f64().unwrap() > 0.0, "{s}");
+        assert!(doc["per_work"]["requests"].as_f64().unwrap() > 0.0, "{s}");
+        assert!(
+            doc["reconciliation"]["rss"].as_i64().unwrap() > doc["reconciliation"]["profile_inuse"].as_i64().unwrap()
+        );
+    }
+}
+
+#[test]
+fn diff_with_more_than_two_inputs_is_a_trend() {
+    let files = heaps("metrics");
+    let mut args = vec!["diff", "--format", "json"];
+    args.extend(files.iter().map(|s| s.as_str()));
+    let via_diff = leakscope_json(&args);
+    let mut args = vec!["trend", "--format", "json"];
+    args.extend(files.iter().map(|s| s.as_str()));
+    let via_trend = leakscope_json(&args);
+    assert_eq!(via_diff, via_trend);
+}
+
+#[test]
+fn order_comes_from_profile_time_not_argument_order() {
+    let mut files = heaps("config-reload");
+    let forward = trend_json(&files.iter().map(|s| s.as_str()).collect::<Vec<_>>());
+    files.reverse();
+    let backward = trend_json(&files.iter().map(|s| s.as_str()).collect::<Vec<_>>());
+    assert_eq!(forward["ordered_by"], "time");
+    assert_eq!(forward["total"], backward["total"]);
+    assert_eq!(forward["verdict"], backward["verdict"]);
+}
+
+#[test]
+fn restart_splits_the_series() {
+    // http-request's process, then the fixed build's process (captured
+    // later): alloc_space falls at the boundary.
+    let mut files = heaps("http-request");
+    files.extend(heaps("fixed"));
+    let doc = trend_json(&files.iter().map(|s| s.as_str()).collect::<Vec<_>>());
+    assert_eq!(doc["restarts"], serde_json::json!([6]), "{}", doc["restarts"]);
+    assert_eq!(doc["analyzed"], serde_json::json!([6, 11]));
+    assert_eq!(doc["verdict"]["leak"], false, "only the fixed build's snapshots are judged");
+    let reasons = doc["verdict"]["reasons"].to_string();
+    assert!(reasons.contains("restart"), "{reasons}");
+}
+
+#[test]
+fn goroutine_groups_that_grow_are_flagged_beside_the_heap() {
+    let doc = trend_json(&[dir("config-reload").to_str().unwrap()]);
+    let g = &doc["goroutines"];
+    assert_eq!(g["snapshots"], 6);
+    let groups = g["growing"].as_array().unwrap();
+    let logrus = groups
+        .iter()
+        .find(|x| x["frame"].as_str().unwrap().contains("logrus"))
+        .unwrap_or_else(|| panic!("no growing logrus goroutine group in {groups:?}"));
+    assert!(logrus["delta"].as_i64().unwrap() > 0);
+    assert!(logrus["heap_same_package_delta"].as_i64().unwrap() > 0, "logrus heap grows alongside");
+    // and none in the fixed build
+    let doc = trend_json(&[dir("fixed").to_str().unwrap()]);
+    assert!(doc["goroutines"]["growing"].as_array().unwrap().is_empty(), "{}", doc["goroutines"]);
+}
+
+#[test]
+fn limit_projection_and_gates() {
+    let d = dir("metrics");
+    let doc = trend_json(&["--limit", "512MiB", d.to_str().unwrap()]);
+    let h = doc["projection"]["heap_hours"].as_f64().unwrap();
+    // hours = (limit - last) / slope, recomputed from the report's own numbers
+    let last = doc["total"]["values"].as_array().unwrap().last().unwrap().as_i64().unwrap() as f64;
+    let slope = doc["total"]["slope_per_hour"].as_f64().unwrap();
+    assert!(((512.0 * 1048576.0 - last) / slope - h).abs() < 1e-6);
+    let code = |args: &[&str]| leakscope(args).status.code();
+    assert_eq!(code(&["trend", "--fail-on-leak", d.to_str().unwrap()]), Some(1));
+    assert_eq!(code(&["trend", "--fail-on-category", "metrics:1KiB", d.to_str().unwrap()]), Some(1));
+    assert_eq!(code(&["trend", "--fail-on-leak", dir("fixed").to_str().unwrap()]), Some(0));
+    assert_eq!(code(&["trend", root().join("testdata/leaks/fixed/00-heap.pb.gz").to_str().unwrap()]), Some(2));
+}
