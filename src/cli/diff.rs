@@ -150,14 +150,24 @@ pub(crate) fn run(a: DiffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
     let (base, new) = (b?, n?);
     let opts = Options { granularity: a.granularity, normalize: a.normalize };
     let names = format!("{} and {}", a.files[0].display(), a.files[1].display());
-    let d = diff::diff(base, new, &rules, opts).map_err(|e| anyhow!("{names}: {e}"))?;
-    let t = match &a.sample_type {
-        Some(name) => d.type_index(name).ok_or_else(|| {
-            let have: Vec<&str> = d.types.iter().map(|t| t.0.as_str()).collect();
-            anyhow!("sample type {name:?} is not in both profiles (common: {})", have.join(", "))
-        })?,
-        None => d.type_index("inuse_space").unwrap_or(d.ntypes() - 1),
+    // The judged type (default inuse_space, else the last common one) and
+    // its object-count sibling; only those are diffed.
+    let common: Vec<String> = (0..base.sample_types.len())
+        .map(|i| base.sample_type_name(i).to_string())
+        .filter(|n| new.sample_type_index(n).is_some())
+        .collect();
+    let name = match &a.sample_type {
+        Some(n) if common.contains(n) => n.clone(),
+        Some(n) => bail!("sample type {n:?} is not in both profiles (common: {})", common.join(", ")),
+        None if common.iter().any(|c| c == "inuse_space") => "inuse_space".to_string(),
+        None => common.last().cloned().ok_or_else(|| anyhow!("{names}: the profiles share no sample type"))?,
     };
+    let mut keep = vec![name.clone()];
+    if let Some(obj) = name.strip_suffix("_space").map(|p| format!("{p}_objects")) {
+        keep.push(obj);
+    }
+    let d = diff::diff_types(base, new, &rules, opts, &diff::Types::Only(keep)).map_err(|e| anyhow!("{names}: {e}"))?;
+    let t = d.type_index(&name).ok_or_else(|| anyhow!("{names}: sample type {name} missing"))?;
     let ro = ReportOptions {
         base_file: a.files[0].display().to_string(),
         new_file: a.files[1].display().to_string(),

@@ -9,7 +9,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::Format;
-use crate::graph::{aggregate, Granularity};
+use crate::graph::{aggregate_types, Granularity};
 use crate::pprof;
 use crate::profile::Profile;
 use crate::report::units;
@@ -91,10 +91,10 @@ pub(crate) fn pick_sample_type(p: &Profile, name: Option<&str>) -> anyhow::Resul
 pub(crate) fn run(a: TopArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let p = pprof::read_path(&a.file)?;
     let t = pick_sample_type(&p, a.sample_type.as_deref()).map_err(|e| anyhow::anyhow!("{}: {e}", a.file.display()))?;
-    let agg = aggregate(&p, a.granularity);
-    let order = agg.top(t);
+    let agg = aggregate_types(&p, a.granularity, &[t]);
+    let order = agg.top(0);
     let shown = if a.nodecount == 0 { order.len() } else { a.nodecount.min(order.len()) };
-    let total = agg.totals[t];
+    let total = agg.totals[0];
     let unit = p.sample_type_unit(t);
     let row_name = |n: usize| {
         let node = &agg.nodes[n];
@@ -116,14 +116,14 @@ pub(crate) fn run(a: TopArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
                 nodes_total: order.len(),
                 functions: order[..shown]
                     .iter()
-                    .map(|&n| RowJson { name: row_name(n), flat: agg.flat(n, t), cum: agg.cum(n, t) })
+                    .map(|&n| RowJson { name: row_name(n), flat: agg.flat(n, 0), cum: agg.cum(n, 0) })
                     .collect(),
             };
             serde_json::to_writer_pretty(&mut *out, &doc)?;
             writeln!(out)?;
         }
         Format::Text => {
-            let shown_flat: i64 = order[..shown].iter().map(|&n| agg.flat(n, t)).sum();
+            let shown_flat: i64 = order[..shown].iter().map(|&n| agg.flat(n, 0)).sum();
             writeln!(out, "File: {}", a.file.display())?;
             let mut line = format!("Type: {}", p.sample_type_name(t));
             if p.time_nanos != 0 {
@@ -143,13 +143,13 @@ pub(crate) fn run(a: TopArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
                 order[..shown]
                     .iter()
                     .map(|&n| {
-                        sum += agg.flat(n, t);
+                        sum += agg.flat(n, 0);
                         [
-                            units::human(agg.flat(n, t), unit),
-                            units::percent(agg.flat(n, t), total),
+                            units::human(agg.flat(n, 0), unit),
+                            units::percent(agg.flat(n, 0), total),
                             units::percent(sum, total),
-                            units::human(agg.cum(n, t), unit),
-                            units::percent(agg.cum(n, t), total),
+                            units::human(agg.cum(n, 0), unit),
+                            units::percent(agg.cum(n, 0), total),
                         ]
                     })
                     .collect()

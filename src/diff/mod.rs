@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use crate::attribute::{Attribution, FrameInfo, RuleSet};
-use crate::graph::{aggregate, Aggregate, Granularity};
+use crate::graph::{aggregate, aggregate_types, Aggregate, Granularity};
 use crate::profile::Profile;
 pub use stacks::StackTable;
 
@@ -28,6 +28,17 @@ pub struct Options {
     pub granularity: Granularity,
     /// pprof's `-normalize`.
     pub normalize: bool,
+}
+
+/// Which sample types to diff: all common ones, or only those named
+/// (memory is proportional to their number).
+#[derive(Debug, Clone, Default)]
+pub enum Types {
+    /// Every sample type both profiles have.
+    #[default]
+    All,
+    /// Only these (those absent from either profile are ignored).
+    Only(Vec<String>),
 }
 
 /// A node of the function table with its values on both sides.
@@ -124,7 +135,7 @@ struct Side {
 
 fn side(p: &Profile, g: Granularity) -> Side {
     let (funcs, table) = rayon::join(
-        || aggregate(p, Granularity::Functions),
+        || if g == Granularity::Functions { aggregate(p, g) } else { aggregate_types(p, Granularity::Functions, &[]) },
         || if g == Granularity::Functions { None } else { Some(aggregate(p, g)) },
     );
     Side { funcs, table }
@@ -159,12 +170,28 @@ fn select_types(p: &mut Profile, keep: &[usize]) {
 }
 
 /// Computes the diff NEW − BASE.
-pub fn diff(mut base: Profile, mut new: Profile, rules: &RuleSet, opts: Options) -> Result<Diff, String> {
+pub fn diff(base: Profile, new: Profile, rules: &RuleSet, opts: Options) -> Result<Diff, String> {
+    diff_types(base, new, rules, opts, &Types::All)
+}
+
+/// As [`diff`], for the sample types `which` only.
+pub fn diff_types(
+    mut base: Profile,
+    mut new: Profile,
+    rules: &RuleSet,
+    opts: Options,
+    which: &Types,
+) -> Result<Diff, String> {
     // Common sample types, matched by name, in BASE's order.
     let mut bi = Vec::new();
     let mut ni = Vec::new();
     for i in 0..base.sample_types.len() {
         let name = base.sample_type_name(i);
+        if let Types::Only(names) = which {
+            if !names.iter().any(|n| n == name) {
+                continue;
+            }
+        }
         if let Some(j) = new.sample_type_index(name) {
             if base.sample_type_unit(i) != new.sample_type_unit(j) {
                 return Err(format!(

@@ -77,7 +77,8 @@ pub struct Aggregate {
     pub flat: Vec<i64>,
     /// `cum[node * ntypes + t]`.
     pub cum: Vec<i64>,
-    /// pprof's report total per sample type: the sum of absolute values.
+    /// pprof's report total per aggregated sample type: the sum of
+    /// absolute values.
     pub totals: Vec<i64>,
     /// For each location, its node indexes, innermost line first.
     pub loc_nodes: Vec<u32>,
@@ -300,21 +301,37 @@ const CHUNK: usize = 16 * 1024;
 
 /// Aggregates `p` at granularity `g` for every sample type.
 pub fn aggregate(p: &Profile, g: Granularity) -> Aggregate {
+    let all: Vec<usize> = (0..p.sample_types.len()).collect();
+    aggregate_types(p, g, &all)
+}
+
+/// Aggregates `p` at granularity `g` for the sample types `types` only
+/// (profile type indexes; column `i` of the result is `types[i]`). With no
+/// types, only the nodes are built. Memory is nodes × `types.len()`, so a
+/// caller that reports one type asks for one: a hostile profile with
+/// thousands of sample types and locations cannot make it quadratic.
+pub fn aggregate_types(p: &Profile, g: Granularity, types: &[usize]) -> Aggregate {
     let (nodes, loc_nodes, loc_node_offsets) = build_nodes(p, g);
-    let ntypes = p.sample_types.len();
+    let ntypes = types.len();
     let nn = nodes.len();
-    let nsamples = p.num_samples();
+    let nsamples = if ntypes == 0 { 0 } else { p.num_samples() };
 
     let pass = |range: std::ops::Range<usize>| -> (Vec<i64>, Vec<i64>) {
         let mut flat = vec![0i64; nn * ntypes];
         let mut cum = vec![0i64; nn * ntypes];
         // seen[n] == stamp means node n already got this sample's cum.
         let mut seen = vec![0u32; nn];
+        // The selected values of one sample, reused: no per-sample allocation.
+        let mut vals = vec![0i64; ntypes];
         for s in range {
-            let vals = p.sample_values(s);
+            let row = p.sample_values(s);
+            for (v, &t) in vals.iter_mut().zip(types) {
+                *v = row[t];
+            }
             if vals.iter().all(|&v| v == 0) {
                 continue;
             }
+            let vals = &vals[..];
             let stamp = s as u32 + 1;
             let stack = p.stack(s);
             for &loc in stack {
@@ -355,5 +372,7 @@ pub fn aggregate(p: &Profile, g: Granularity) -> Aggregate {
             },
         )
     };
-    Aggregate { nodes, ntypes, flat, cum, totals: p.totals(), loc_nodes, loc_node_offsets }
+    let all_totals = p.totals();
+    let totals = types.iter().map(|&t| all_totals[t]).collect();
+    Aggregate { nodes, ntypes, flat, cum, totals, loc_nodes, loc_node_offsets }
 }

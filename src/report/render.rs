@@ -147,7 +147,8 @@ pub fn text(r: &DiffReport, st: Style, out: &mut dyn Write) -> io::Result<()> {
     if !r.signatures.is_empty() {
         writeln!(out, "\n{}", st.bold("Known leak signatures"))?;
         for s in &r.signatures {
-            writeln!(out, "  {}  {}  [{}]", st.delta(s.delta, u), s.title, s.id)?;
+            let state = if s.delta > 0 { String::new() } else { "  (present, not growing)".to_string() };
+            writeln!(out, "  {}  {}  [{}]{}", st.delta(s.delta, u), s.title, s.id, st.dim(&state))?;
             writeln!(out, "      affected: {}; fixed in: {}", s.affected, s.fixed_in)?;
             writeln!(out, "      {}", s.advice)?;
         }

@@ -6,7 +6,7 @@ use std::sync::RwLock;
 use rustc_hash::FxHashMap;
 
 use crate::attribute::{FrameInfo, RuleSet};
-use crate::graph::{aggregate, Granularity};
+use crate::graph::{aggregate_types, Granularity};
 use crate::pprof;
 
 /// What a snapshot measures.
@@ -81,7 +81,7 @@ pub fn reduce(path: &Path, rules: &RuleSet, cache: &FrameCache) -> Result<Reduce
     let mut total = 0i64;
     let (mut objects, mut alloc) = (0i64, 0i64);
     if !p.sample_types.is_empty() {
-        let agg = aggregate(&p, Granularity::Functions);
+        let agg = aggregate_types(&p, Granularity::Functions, &[]);
         let info: Vec<FrameInfo> = agg.nodes.iter().map(|n| cache.get(rules, &n.name)).collect();
         let mut local: FxHashMap<(usize, u32), (i64, i64)> = FxHashMap::default();
         let mut buf: Vec<u32> = Vec::with_capacity(64);
