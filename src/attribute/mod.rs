@@ -11,7 +11,7 @@
 
 use std::path::Path;
 
-use regex::RegexSet;
+use regex::bytes::{RegexSet, RegexSetBuilder};
 use serde::{Deserialize, Serialize};
 
 /// The built-in rule pack, as shipped.
@@ -197,8 +197,14 @@ fn expand(p: &str) -> String {
 impl RuleSet {
     /// Compiles `file`.
     pub fn new(file: RulesFile) -> Result<RuleSet, String> {
+        // Byte regexes without Unicode classes: Go symbol names are ASCII in
+        // practice, and ASCII `\w` compiles and matches several times faster.
+        // Patterns that need Unicode can turn it back on with `(?u)`.
         let set = |pats: &[String], what: &str| {
-            RegexSet::new(pats.iter().map(|p| expand(p))).map_err(|e| format!("bad {what} regex: {e}"))
+            RegexSetBuilder::new(pats.iter().map(|p| expand(p)))
+                .unicode(false)
+                .build()
+                .map_err(|e| format!("bad {what} regex: {}", e.to_string().replace('\n', " ")))
         };
         let plumbing = set(&file.plumbing, "plumbing")?;
         let mut owners = Vec::new();
@@ -271,14 +277,14 @@ impl RuleSet {
     /// Classifies one function name.
     pub fn classify(&self, name: &str) -> FrameInfo {
         let mut sig_bits = 0u128;
-        for i in self.sig_patterns.matches(name).iter() {
+        for i in self.sig_patterns.matches(name.as_bytes()).iter() {
             sig_bits |= 1 << i;
         }
-        if self.plumbing.is_match(name) {
+        if self.plumbing.is_match(name.as_bytes()) {
             return FrameInfo { class: FrameClass::Plumbing, sig_bits };
         }
         let mut best: Option<(bool, u16, u32)> = None; // (weak?, category, pattern)
-        for i in self.patterns.matches(name).iter() {
+        for i in self.patterns.matches(name.as_bytes()).iter() {
             let (cat, strong, _) = &self.owners[i];
             let cand = (!*strong, *cat, i as u32);
             if best.is_none_or(|b| cand < b) {

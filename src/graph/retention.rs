@@ -55,41 +55,44 @@ impl RetentionGraph {
     pub fn build(d: &Diff, t: usize, keep: impl Fn(usize) -> bool) -> RetentionGraph {
         let mut graph: DiGraph<(Frame, Weight), Weight> = DiGraph::new();
         let root = graph.add_node((None, Weight::default()));
-        let mut node_of: FxHashMap<u32, NodeIndex> = FxHashMap::default();
+        // Dense maps and "last stack that touched it" stamps: no per-stack
+        // sorting or allocation to count each node and edge once per stack.
+        let mut node_of: Vec<Option<NodeIndex>> = vec![None; d.frames.len()];
+        let mut node_stamp: Vec<u32> = vec![0; 1];
         let mut edge_of: FxHashMap<(NodeIndex, NodeIndex), EdgeIndex> = FxHashMap::default();
-        let mut edges: Vec<(NodeIndex, NodeIndex)> = Vec::with_capacity(64);
-        let mut nodes: Vec<NodeIndex> = Vec::with_capacity(64);
+        let mut edge_stamp: Vec<u32> = Vec::new();
+        let n = d.ntypes();
         for s in 0..d.stacks.len() {
-            let n = d.ntypes();
             let w = Weight { base: d.base[s * n + t], new: d.new[s * n + t] };
             if (w.base == 0 && w.new == 0) || !keep(s) {
                 continue;
             }
-            edges.clear();
-            nodes.clear();
+            let stamp = s as u32 + 1;
             let mut parent = root;
             for &f in d.stacks.get(s).iter().rev() {
-                let node = *node_of.entry(f).or_insert_with(|| graph.add_node((Some(f), Weight::default())));
-                if node != parent {
-                    edges.push((parent, node));
+                let node = *node_of[f as usize].get_or_insert_with(|| {
+                    node_stamp.push(0);
+                    graph.add_node((Some(f), Weight::default()))
+                });
+                if node_stamp[node.index()] != stamp {
+                    node_stamp[node.index()] = stamp;
+                    let nw = &mut graph[node].1;
+                    nw.base += w.base;
+                    nw.new += w.new;
                 }
-                nodes.push(node);
+                if node != parent {
+                    let e = *edge_of.entry((parent, node)).or_insert_with(|| {
+                        edge_stamp.push(0);
+                        graph.add_edge(parent, node, Weight::default())
+                    });
+                    if edge_stamp[e.index()] != stamp {
+                        edge_stamp[e.index()] = stamp;
+                        let ew = &mut graph[e];
+                        ew.base += w.base;
+                        ew.new += w.new;
+                    }
+                }
                 parent = node;
-            }
-            edges.sort_unstable();
-            edges.dedup();
-            nodes.sort_unstable();
-            nodes.dedup();
-            for &(a, b) in &edges {
-                let e = *edge_of.entry((a, b)).or_insert_with(|| graph.add_edge(a, b, Weight::default()));
-                let ew = &mut graph[e];
-                ew.base += w.base;
-                ew.new += w.new;
-            }
-            for &nd in &nodes {
-                let nw = &mut graph[nd].1;
-                nw.base += w.base;
-                nw.new += w.new;
             }
         }
         RetentionGraph { graph, root }
