@@ -535,7 +535,22 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
     if interval_seconds.is_none() {
         reasons.push("the profiles carry no times, so no growth rate".to_string());
     }
-    let confidence = if leak {
+    // One or two huge objects (an arena, a buffer, a preallocated cache)
+    // are how warm-up looks; leaks accumulate many objects.
+    let lumpy = sites.first().filter(|s| {
+        s.objects_delta.is_some_and(|o| (0..=4).contains(&o)) && s.delta * 2 >= total_delta && total_delta > 0
+    });
+    if let Some(s) = lumpy {
+        reasons.push(format!(
+            "most of the growth ({}) is {} object(s) allocated at {}: one large allocation (an arena, buffer or preallocated cache) looks like warm-up, not accumulation",
+            fmt(s.delta),
+            s.objects_delta.unwrap_or(0),
+            s.frame
+        ));
+    }
+    let confidence = if leak && lumpy.is_some() {
+        "low"
+    } else if leak {
         let share = top.as_ref().map_or(0.0, |c| c.share_of_growth);
         if sig_strong.is_some()
             || (ratio >= 0.25 && total_delta >= 2 * min_growth && share >= 0.5 && top_objects.is_none_or(|o| o > 0))
