@@ -21,6 +21,7 @@
 #![deny(missing_docs)]
 
 pub mod attribute;
+pub mod capture;
 pub mod cli;
 pub mod diff;
 pub mod graph;

@@ -1,5 +1,6 @@
 //! Command-line definitions (clap) and dispatch, one file per subcommand.
 
+mod capture;
 pub mod diff;
 mod info;
 mod rules;
@@ -11,6 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub use capture::CaptureArgs;
 pub use diff::DiffArgs;
 pub use info::InfoArgs;
 pub use rules::RulesArgs;
@@ -39,6 +41,8 @@ pub enum Command {
     Rules(RulesArgs),
     /// Judge the trend over many snapshots: shapes, slopes, restarts, verdict.
     Trend(TrendArgs),
+    /// Save heap snapshots from a live Go process at an interval (/debug/pprof/heap?gc=1).
+    Capture(CaptureArgs),
 }
 
 /// Output format shared by the subcommands.
@@ -62,5 +66,6 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         Command::Rules(a) => rules::run(a, out),
         Command::Trend(a) => trend::run(a, out),
         Command::Info(a) => info::run(a, out),
+        Command::Capture(a) => capture::run(a, out),
     }
 }

@@ -1,0 +1,3 @@
+module leakscope/testdata/gen/pprofserver
+
+go 1.21
