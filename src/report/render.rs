@@ -21,16 +21,20 @@ impl Style {
             s.to_string()
         }
     }
-    fn bold(&self, s: &str) -> String {
+    /// `s` styled bold, when colour is on.
+    pub fn bold(&self, s: &str) -> String {
         self.wrap("1", s)
     }
-    fn red(&self, s: &str) -> String {
+    /// `s` styled red, when colour is on.
+    pub fn red(&self, s: &str) -> String {
         self.wrap("1;31", s)
     }
-    fn green(&self, s: &str) -> String {
+    /// `s` styled green, when colour is on.
+    pub fn green(&self, s: &str) -> String {
         self.wrap("1;32", s)
     }
-    fn dim(&self, s: &str) -> String {
+    /// `s` styled dim, when colour is on.
+    pub fn dim(&self, s: &str) -> String {
         self.wrap("2", s)
     }
     fn delta(&self, v: i64, unit: &str) -> String {

@@ -34,7 +34,7 @@ pub fn text(r: &TrendReport, st: Style, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "  first {}  {}", first.file, units::human(first.total, u))?;
     writeln!(out, "  last  {}  {}", last.file, units::human(last.total, u))?;
     writeln!(out)?;
-    let head = if r.verdict.leak { st_red(st, &r.verdict.headline) } else { st_green(st, &r.verdict.headline) };
+    let head = if r.verdict.leak { st.red(&r.verdict.headline) } else { st.green(&r.verdict.headline) };
     writeln!(out, "{head}")?;
     for reason in &r.verdict.reasons {
         writeln!(out, "  - {reason}")?;
@@ -142,22 +142,6 @@ pub fn text(r: &TrendReport, st: Style, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "skipped: {s}")?;
     }
     Ok(())
-}
-
-fn st_red(st: Style, s: &str) -> String {
-    if st.color {
-        format!("\x1b[1;31m{s}\x1b[0m")
-    } else {
-        s.to_string()
-    }
-}
-
-fn st_green(st: Style, s: &str) -> String {
-    if st.color {
-        format!("\x1b[1;32m{s}\x1b[0m")
-    } else {
-        s.to_string()
-    }
 }
 
 /// Writes the Markdown trend report.

@@ -172,20 +172,8 @@ pub struct GoroutineTrend {
     pub growing: Vec<GoroutineGroup>,
 }
 
-/// The verdict (same fields as diff's).
-#[derive(Debug, Clone, Serialize)]
-pub struct Verdict {
-    /// Growth that looks like a leak.
-    pub leak: bool,
-    /// The category that grew most among growing ones.
-    pub category: Option<String>,
-    /// high, medium, low.
-    pub confidence: &'static str,
-    /// One sentence.
-    pub headline: String,
-    /// The checks.
-    pub reasons: Vec<String>,
-}
+/// The verdict: the same model as `diff`'s.
+pub use crate::report::diff::Verdict;
 
 /// The whole trend report.
 #[derive(Debug, Clone, Serialize)]
