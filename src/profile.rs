@@ -182,6 +182,95 @@ pub struct Profile {
     pub default_sample_type: StrId,
     /// Documentation link, 0 if unset.
     pub doc_url: StrId,
+    /// The legacy text format this profile was read from; `None` for
+    /// protobuf.
+    pub legacy: Option<LegacyFormat>,
+    /// The `# runtime.MemStats` trailer of a legacy text heap profile
+    /// (`/debug/pprof/heap?debug=1`), when it has one.
+    pub memstats: Option<MemStats>,
+}
+
+/// A legacy text format (the `?debug=1` and `?debug=2` pages of
+/// `net/http/pprof`), as read by [`crate::pprof::parse`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegacyFormat {
+    /// `heap profile: …` (`/debug/pprof/heap?debug=1`), read as pprof's
+    /// legacy heap parser reads it, values scaled as it scales them.
+    Heap,
+    /// `NAME profile: total N` (`/debug/pprof/goroutine?debug=1`, also
+    /// `threadcreate`): one sample per distinct stack, with its count.
+    Count,
+    /// A full goroutine dump (`/debug/pprof/goroutine?debug=2`, the format
+    /// of `runtime.Stack(buf, true)` and of crash tracebacks): one sample
+    /// per distinct stack, state and creator. `go tool pprof` cannot read it.
+    GoroutineDump,
+}
+
+/// `runtime.MemStats` as a legacy heap profile prints it after its samples
+/// (`# Name = value` lines). Fields are `None` when the trailer lacks them
+/// (older Go versions print fewer). Byte counts are in bytes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MemStats {
+    /// Bytes of allocated heap objects (`Alloc`).
+    pub alloc: Option<u64>,
+    /// Cumulative bytes allocated for heap objects (`TotalAlloc`).
+    pub total_alloc: Option<u64>,
+    /// Total bytes of memory obtained from the OS (`Sys`).
+    pub sys: Option<u64>,
+    /// Pointer lookups performed by the runtime (`Lookups`).
+    pub lookups: Option<u64>,
+    /// Cumulative count of heap objects allocated (`Mallocs`).
+    pub mallocs: Option<u64>,
+    /// Cumulative count of heap objects freed (`Frees`).
+    pub frees: Option<u64>,
+    /// Bytes of allocated heap objects (`HeapAlloc`).
+    pub heap_alloc: Option<u64>,
+    /// Bytes of heap memory obtained from the OS (`HeapSys`).
+    pub heap_sys: Option<u64>,
+    /// Bytes in idle (unused) spans (`HeapIdle`).
+    pub heap_idle: Option<u64>,
+    /// Bytes in in-use spans (`HeapInuse`).
+    pub heap_inuse: Option<u64>,
+    /// Bytes of physical memory returned to the OS (`HeapReleased`).
+    pub heap_released: Option<u64>,
+    /// Number of allocated heap objects (`HeapObjects`).
+    pub heap_objects: Option<u64>,
+    /// Bytes in stack spans (`Stack = INUSE / SYS`, first number).
+    pub stack_inuse: Option<u64>,
+    /// Bytes of stack memory obtained from the OS (`Stack`, second number).
+    pub stack_sys: Option<u64>,
+    /// Bytes of allocated mspan structures (`MSpan`, first number).
+    pub mspan_inuse: Option<u64>,
+    /// Bytes obtained from the OS for mspan structures (`MSpan`, second).
+    pub mspan_sys: Option<u64>,
+    /// Bytes of allocated mcache structures (`MCache`, first number).
+    pub mcache_inuse: Option<u64>,
+    /// Bytes obtained from the OS for mcache structures (`MCache`, second).
+    pub mcache_sys: Option<u64>,
+    /// Bytes of memory in profiling bucket hash tables (`BuckHashSys`).
+    pub buck_hash_sys: Option<u64>,
+    /// Bytes of memory in garbage collection metadata (`GCSys`).
+    pub gc_sys: Option<u64>,
+    /// Bytes of miscellaneous off-heap runtime allocations (`OtherSys`).
+    pub other_sys: Option<u64>,
+    /// Target heap size of the next GC cycle (`NextGC`).
+    pub next_gc: Option<u64>,
+    /// When the last GC finished, nanoseconds since the epoch (`LastGC`).
+    pub last_gc: Option<u64>,
+    /// Number of completed GC cycles (`NumGC`).
+    pub num_gc: Option<u64>,
+    /// Number of GC cycles forced by the application (`NumForcedGC`).
+    pub num_forced_gc: Option<u64>,
+    /// Fraction of CPU time used by the GC since the program started
+    /// (`GCCPUFraction`).
+    pub gc_cpu_fraction: Option<f64>,
+    /// Maximum resident set size of the process, where the platform
+    /// reports it (`MaxRSS`, Go 1.23+).
+    pub max_rss: Option<u64>,
+    /// Every `# Name = value` line of the trailer, in order, with its value
+    /// as printed (including those above, and `PauseNs`, `PauseEnd`,
+    /// `DebugGC` and any that later Go versions add).
+    pub entries: Vec<(String, String)>,
 }
 
 impl Profile {

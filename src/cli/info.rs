@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::Format;
 use crate::pprof;
+use crate::profile::MemStats;
 use crate::report::units;
 
 /// Arguments of `leakscope info`.
@@ -40,6 +41,170 @@ struct InfoJson<'a> {
     drop_frames: &'a str,
     keep_frames: &'a str,
     doc_url: &'a str,
+    /// The `# runtime.MemStats` trailer of a legacy text heap profile.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    memstats: Option<MemStatsJson<'a>>,
+}
+
+/// `runtime.MemStats` under Go's field names; absent fields are omitted.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct MemStatsJson<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alloc: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total_alloc: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sys: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lookups: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mallocs: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    frees: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    heap_alloc: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    heap_sys: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    heap_idle: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    heap_inuse: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    heap_released: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    heap_objects: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stack_inuse: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stack_sys: Option<u64>,
+    #[serde(rename = "MSpanInuse", skip_serializing_if = "Option::is_none")]
+    mspan_inuse: Option<u64>,
+    #[serde(rename = "MSpanSys", skip_serializing_if = "Option::is_none")]
+    mspan_sys: Option<u64>,
+    #[serde(rename = "MCacheInuse", skip_serializing_if = "Option::is_none")]
+    mcache_inuse: Option<u64>,
+    #[serde(rename = "MCacheSys", skip_serializing_if = "Option::is_none")]
+    mcache_sys: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    buck_hash_sys: Option<u64>,
+    #[serde(rename = "GCSys", skip_serializing_if = "Option::is_none")]
+    gc_sys: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    other_sys: Option<u64>,
+    #[serde(rename = "NextGC", skip_serializing_if = "Option::is_none")]
+    next_gc: Option<u64>,
+    #[serde(rename = "LastGC", skip_serializing_if = "Option::is_none")]
+    last_gc: Option<u64>,
+    #[serde(rename = "NumGC", skip_serializing_if = "Option::is_none")]
+    num_gc: Option<u64>,
+    #[serde(rename = "NumForcedGC", skip_serializing_if = "Option::is_none")]
+    num_forced_gc: Option<u64>,
+    #[serde(rename = "GCCPUFraction", skip_serializing_if = "Option::is_none")]
+    gc_cpu_fraction: Option<f64>,
+    #[serde(rename = "MaxRSS", skip_serializing_if = "Option::is_none")]
+    max_rss: Option<u64>,
+    /// Every other `# Name = value` line, value as printed (`PauseNs`, …).
+    #[serde(rename = "other")]
+    other: std::collections::BTreeMap<&'a str, &'a str>,
+}
+
+/// Trailer names that [`MemStatsJson`] has a field for.
+const MEMSTATS_FIELDS: [&str; 24] = [
+    "Alloc",
+    "TotalAlloc",
+    "Sys",
+    "Lookups",
+    "Mallocs",
+    "Frees",
+    "HeapAlloc",
+    "HeapSys",
+    "HeapIdle",
+    "HeapInuse",
+    "HeapReleased",
+    "HeapObjects",
+    "Stack",
+    "MSpan",
+    "MCache",
+    "BuckHashSys",
+    "GCSys",
+    "OtherSys",
+    "NextGC",
+    "LastGC",
+    "NumGC",
+    "NumForcedGC",
+    "GCCPUFraction",
+    "MaxRSS",
+];
+
+impl<'a> MemStatsJson<'a> {
+    fn new(m: &'a MemStats) -> Self {
+        MemStatsJson {
+            alloc: m.alloc,
+            total_alloc: m.total_alloc,
+            sys: m.sys,
+            lookups: m.lookups,
+            mallocs: m.mallocs,
+            frees: m.frees,
+            heap_alloc: m.heap_alloc,
+            heap_sys: m.heap_sys,
+            heap_idle: m.heap_idle,
+            heap_inuse: m.heap_inuse,
+            heap_released: m.heap_released,
+            heap_objects: m.heap_objects,
+            stack_inuse: m.stack_inuse,
+            stack_sys: m.stack_sys,
+            mspan_inuse: m.mspan_inuse,
+            mspan_sys: m.mspan_sys,
+            mcache_inuse: m.mcache_inuse,
+            mcache_sys: m.mcache_sys,
+            buck_hash_sys: m.buck_hash_sys,
+            gc_sys: m.gc_sys,
+            other_sys: m.other_sys,
+            next_gc: m.next_gc,
+            last_gc: m.last_gc,
+            num_gc: m.num_gc,
+            num_forced_gc: m.num_forced_gc,
+            gc_cpu_fraction: m.gc_cpu_fraction,
+            max_rss: m.max_rss,
+            other: m
+                .entries
+                .iter()
+                .filter(|(k, _)| !MEMSTATS_FIELDS.contains(&k.as_str()))
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect(),
+        }
+    }
+}
+
+/// The MemStats lines of `info`'s text output: Go's name and the value,
+/// sizes in IEC units.
+fn memstats_rows(m: &MemStats) -> Vec<(&'static str, String)> {
+    let b = |v: Option<u64>| v.map(|v| units::bytes(i64::try_from(v).unwrap_or(i64::MAX)));
+    let c = |v: Option<u64>| v.map(|v| units::count(i64::try_from(v).unwrap_or(i64::MAX)));
+    let rows = [
+        ("HeapAlloc", b(m.heap_alloc)),
+        ("HeapInuse", b(m.heap_inuse)),
+        ("HeapIdle", b(m.heap_idle)),
+        ("HeapReleased", b(m.heap_released)),
+        ("HeapSys", b(m.heap_sys)),
+        ("HeapObjects", c(m.heap_objects)),
+        ("TotalAlloc", b(m.total_alloc)),
+        ("Mallocs", c(m.mallocs)),
+        ("Frees", c(m.frees)),
+        ("StackInuse", b(m.stack_inuse)),
+        ("StackSys", b(m.stack_sys)),
+        ("MSpanInuse", b(m.mspan_inuse)),
+        ("MCacheInuse", b(m.mcache_inuse)),
+        ("BuckHashSys", b(m.buck_hash_sys)),
+        ("GCSys", b(m.gc_sys)),
+        ("OtherSys", b(m.other_sys)),
+        ("Sys", b(m.sys)),
+        ("NextGC", b(m.next_gc)),
+        ("NumGC", c(m.num_gc)),
+        ("MaxRSS", b(m.max_rss)),
+    ];
+    rows.into_iter().filter_map(|(k, v)| Some((k, v?))).collect()
 }
 
 #[derive(Debug, Serialize)]
@@ -81,6 +246,7 @@ pub(crate) fn run(a: InfoArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
                 drop_frames: p.str(p.drop_frames),
                 keep_frames: p.str(p.keep_frames),
                 doc_url: p.str(p.doc_url),
+                memstats: p.memstats.as_ref().map(MemStatsJson::new),
             };
             serde_json::to_writer_pretty(&mut *out, &doc)?;
             writeln!(out)?;
@@ -119,6 +285,12 @@ pub(crate) fn run(a: InfoArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
                     p.sample_type_unit(i),
                     units::human(*total, p.sample_type_unit(i)),
                 )?;
+            }
+            if let Some(m) = &p.memstats {
+                writeln!(out, "MemStats:     runtime.MemStats when the profile was written")?;
+                for (k, v) in memstats_rows(m) {
+                    writeln!(out, "  {k:<12}  {v}")?;
+                }
             }
             for &c in &p.comments {
                 writeln!(out, "Comment:      {}", p.str(c))?;

@@ -85,6 +85,14 @@ pub enum ErrorKind {
     Unsupported(&'static str),
     /// drop_frames or keep_frames is not a valid regular expression.
     BadRegex(String),
+    /// A legacy text profile (`?debug=1` heap or goroutine, `?debug=2`
+    /// goroutine dump) that does not follow its format.
+    LegacyText {
+        /// 1-based line number of the offending line.
+        line: u64,
+        /// What was expected, and what was found.
+        msg: String,
+    },
 }
 
 /// A decode error: its kind and the byte offset in the (decompressed)
@@ -148,6 +156,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Io(e) => write!(f, "read error: {e}"),
             ErrorKind::Unsupported(what) => write!(f, "{what}"),
             ErrorKind::BadRegex(e) => write!(f, "invalid drop_frames/keep_frames regex: {e}"),
+            ErrorKind::LegacyText { line, msg } => write!(f, "legacy text profile, line {line}: {msg}"),
         }
     }
 }

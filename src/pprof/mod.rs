@@ -7,6 +7,7 @@
 
 mod decode;
 pub mod error;
+mod legacy;
 mod prune;
 pub mod wire;
 
@@ -60,16 +61,27 @@ pub fn sniff(data: &[u8]) -> Format {
     if data.len() >= 16 && data[..8] == [0; 8] && data[8..16] == [3, 0, 0, 0, 0, 0, 0, 0] {
         return Format::LegacyCpu;
     }
-    let head = &data[..data.len().min(64)];
+    // Legacy text may start with a UTF-8 byte order mark or blank lines.
+    let text = data.strip_prefix(b"\xef\xbb\xbf").unwrap_or(data);
+    let text = &text[text.iter().position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n')).unwrap_or(text.len())..];
+    let head = &text[..text.len().min(64)];
     let text_markers: [&[u8]; 6] =
         [b"heap profile:", b"goroutine profile:", b"--- ", b"heap_v2/", b"goroutine ", b"threadcreate profile:"];
     if text_markers.iter().any(|m| head.starts_with(m)) {
         return Format::LegacyText;
     }
+    // Any other count profile: `NAME profile: total N` (e.g. goroutineleak).
+    const COUNT: &[u8] = b" profile: total ";
+    if let Some(i) = head.windows(COUNT.len()).position(|w| w == COUNT) {
+        if i > 0 && head[..i].iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_') {
+            return Format::LegacyText;
+        }
+    }
     Format::Protobuf
 }
 
-/// Decodes a profile from bytes in memory (raw or gzip protobuf).
+/// Decodes a profile from bytes in memory (raw or gzip protobuf, or a
+/// legacy text profile).
 pub fn parse(data: &[u8]) -> Result<Profile, DecodeError> {
     if data.is_empty() {
         return Err(DecodeError::whole(ErrorKind::Empty));
@@ -79,7 +91,18 @@ pub fn parse(data: &[u8]) -> Result<Profile, DecodeError> {
             let gz = flate2::bufread::MultiGzDecoder::new(data);
             // 256 KiB: large enough that almost every top-level field is
             // decoded in place from the inflater's buffer.
-            let reader = BufReader::with_capacity(256 * 1024, gz);
+            let mut reader = BufReader::with_capacity(256 * 1024, gz);
+            // pprof also reads gzipped legacy text: peek at the first
+            // inflated bytes before choosing the decoder.
+            if let Ok(head) = std::io::BufRead::fill_buf(&mut reader) {
+                if sniff(head) == Format::LegacyText {
+                    let mut text = Vec::new();
+                    reader
+                        .read_to_end(&mut text)
+                        .map_err(|e| DecodeError::whole(ErrorKind::Gzip(e.to_string())))?;
+                    return legacy::parse(&text);
+                }
+            }
             let mut src = StreamSource::new(reader, |e| ErrorKind::Gzip(e.to_string()));
             decode::decode(&mut src).map_err(|mut e| {
                 e.decompressed = true;
@@ -90,9 +113,7 @@ pub fn parse(data: &[u8]) -> Result<Profile, DecodeError> {
         Format::HeapDump => Err(DecodeError::whole(ErrorKind::Unsupported(
             "this is a Go heap dump (runtime/debug.WriteHeapDump); heap dumps are not supported yet",
         ))),
-        Format::LegacyText => Err(DecodeError::whole(ErrorKind::Unsupported(
-            "this is a legacy text profile (?debug=1); only protobuf profiles (?debug=0, the default) are supported yet",
-        ))),
+        Format::LegacyText => legacy::parse(data),
         Format::MangledGzip => Err(DecodeError::new(1, ErrorKind::Unsupported(
             "corrupt gzip: bytes were replaced by U+FFFD (EF BF BD), as a text editor or a text-mode download does; fetch the profile again as binary (e.g. curl -o)",
         ))),

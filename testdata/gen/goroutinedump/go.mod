@@ -1,0 +1,3 @@
+module leakscope/testdata/gen/goroutinedump
+
+go 1.26
