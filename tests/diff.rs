@@ -245,3 +245,24 @@ fn color_only_when_asked() {
     assert!(!args("never").contains("\x1b["));
     assert!(!args("auto").contains("\x1b["), "stdout is a pipe here, so auto means plain");
 }
+
+/// A legacy text heap profile carries runtime.MemStats: the report sets
+/// the profile's heap beside them and says how much it explains.
+#[test]
+fn reconciliation_with_memstats() {
+    let new = root().join("testdata/profiles/gen-heap.debug1.txt");
+    let base = root().join("testdata/profiles/gen-heap.debug1.crlf.txt");
+    let doc = diff_json(&base, &new, &[]);
+    let info = leakscope_json(&["info", "--format", "json", new.to_str().unwrap()]);
+    let r = &doc["reconciliation"];
+    assert_eq!(r["heap_inuse"], info["memstats"]["HeapInuse"], "{r}");
+    assert_eq!(r["sys"], info["memstats"]["Sys"]);
+    assert_eq!(r["profile_inuse"], doc["new"]["total"]);
+    let explained = r["explained"].as_f64().unwrap();
+    let want = r["profile_inuse"].as_f64().unwrap() / r["sys"].as_f64().unwrap();
+    assert!((explained - want).abs() < 1e-12);
+    assert_eq!(info["reconciliation"], *r);
+    // protobuf profiles carry no MemStats
+    let d = root().join("testdata/leaks/fixed");
+    assert!(diff_json(&d.join("00-heap.pb.gz"), &d.join("05-heap.pb.gz"), &[])["reconciliation"].is_null());
+}

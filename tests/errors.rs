@@ -110,7 +110,11 @@ fn malformed_inputs_get_one_line_and_exit_2() {
         ("bad-string-index", bad_string, "string 40"),
         ("value-count", value_count, "2 values"),
         ("no-string-table", no_strings, "string table"),
-        ("legacy-text", b"heap profile: 1: 2 [3: 4] @ heap/1048576\nnot a record\n".to_vec(), "legacy text profile, line 2"),
+        (
+            "legacy-text",
+            b"heap profile: 1: 2 [3: 4] @ heap/1048576\nnot a record\n".to_vec(),
+            "legacy text profile, line 2",
+        ),
         ("heap-dump", b"go1.7 heap dump\n\x01\x02".to_vec(), "heap dump"),
     ];
     for (name, bytes, want) in cases {

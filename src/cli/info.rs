@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::Format;
 use crate::pprof;
 use crate::profile::MemStats;
+use crate::report::reconcile::Reconciliation;
 use crate::report::units;
 
 /// Arguments of `leakscope info`.
@@ -44,6 +45,9 @@ struct InfoJson<'a> {
     /// The `# runtime.MemStats` trailer of a legacy text heap profile.
     #[serde(skip_serializing_if = "Option::is_none")]
     memstats: Option<MemStatsJson<'a>>,
+    /// The heap profile beside MemStats, when both are present.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reconciliation: Option<Reconciliation>,
 }
 
 /// `runtime.MemStats` under Go's field names; absent fields are omitted.
@@ -247,6 +251,11 @@ pub(crate) fn run(a: InfoArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
                 keep_frames: p.str(p.keep_frames),
                 doc_url: p.str(p.doc_url),
                 memstats: p.memstats.as_ref().map(MemStatsJson::new),
+                reconciliation: p
+                    .memstats
+                    .as_ref()
+                    .zip(p.sample_type_index("inuse_space"))
+                    .map(|(m, t)| Reconciliation::from_memstats(totals[t], m)),
             };
             serde_json::to_writer_pretty(&mut *out, &doc)?;
             writeln!(out)?;
@@ -290,6 +299,12 @@ pub(crate) fn run(a: InfoArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
                 writeln!(out, "MemStats:     runtime.MemStats when the profile was written")?;
                 for (k, v) in memstats_rows(m) {
                     writeln!(out, "  {k:<12}  {v}")?;
+                }
+                if let Some(t) = p.sample_type_index("inuse_space") {
+                    writeln!(out, "Reconciliation:")?;
+                    for l in Reconciliation::from_memstats(totals[t], m).text_lines() {
+                        writeln!(out, "  {l}")?;
+                    }
                 }
             }
             for &c in &p.comments {

@@ -84,6 +84,8 @@ pub struct Diff {
     pub cat_new: Vec<i64>,
     /// The function table at the chosen granularity.
     pub nodes: Vec<NodeDelta>,
+    /// NEW's runtime MemStats (legacy text heap profiles carry them).
+    pub new_memstats: Option<crate::profile::MemStats>,
     /// `node_flat[side][node * ntypes + t]`, side 0 = BASE, 1 = NEW.
     pub node_flat: [Vec<i64>; 2],
     /// As `node_flat`, cumulative.
@@ -317,6 +319,7 @@ pub fn diff_types(
         cat_base,
         cat_new,
         nodes,
+        new_memstats: new.memstats.take(),
         node_flat,
         node_cum,
     })

@@ -208,6 +208,8 @@ pub struct DiffReport {
     pub functions: Vec<FunctionRow>,
     /// Function rows before `--nodecount`.
     pub functions_total: usize,
+    /// NEW's heap profile beside its runtime MemStats, when it has them.
+    pub reconciliation: Option<super::reconcile::Reconciliation>,
 }
 
 /// A sample type.
@@ -643,5 +645,10 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
         unattributed_hint,
         functions,
         functions_total,
+        reconciliation: d
+            .new_memstats
+            .as_ref()
+            .filter(|_| d.types[t].0 == "inuse_space")
+            .map(|m| super::reconcile::Reconciliation::from_memstats(d.new_totals[t], m)),
     }
 }

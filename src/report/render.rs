@@ -183,6 +183,13 @@ pub fn text(r: &DiffReport, st: Style, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
 
+    if let Some(c) = &r.reconciliation {
+        writeln!(out, "\n{}", st.bold("Heap profile vs runtime memory (new snapshot)"))?;
+        for l in c.text_lines() {
+            writeln!(out, "  {l}")?;
+        }
+    }
+
     if !r.shrank.is_empty() {
         writeln!(out, "\n{}", st.bold("Shrank"))?;
         for s in &r.shrank {
@@ -313,6 +320,14 @@ pub fn markdown(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
     }
     if let Some(h) = &r.unattributed_hint {
         writeln!(out, "\nUnattributed growth: {} ({}) flows through `{}`.", pct(h.share), signed(h.delta, u), h.frame)?;
+    }
+    if let Some(c) = &r.reconciliation {
+        writeln!(out, "\n### Heap profile vs runtime memory (new snapshot)\n")?;
+        writeln!(out, "```")?;
+        for l in c.text_lines() {
+            writeln!(out, "{l}")?;
+        }
+        writeln!(out, "```")?;
     }
     if !r.shrank.is_empty() {
         writeln!(out, "\n### Shrank\n")?;

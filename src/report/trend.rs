@@ -110,25 +110,8 @@ pub fn text(r: &TrendReport, st: Style, out: &mut dyn Write) -> io::Result<()> {
     }
     if let Some(c) = &r.reconciliation {
         writeln!(out, "\nHeap profile vs process memory (last snapshot)")?;
-        let row = |out: &mut dyn Write, k: &str, v: Option<i64>| -> io::Result<()> {
-            if let Some(v) = v {
-                writeln!(out, "  {k:<26} {}", units::bytes(v))?;
-            }
-            Ok(())
-        };
-        row(out, "heap profile (inuse_space)", Some(c.profile_inuse))?;
-        row(out, "HeapInuse", c.heap_inuse)?;
-        row(out, "HeapSys", c.heap_sys)?;
-        row(out, "HeapIdle - HeapReleased", c.heap_idle_unreleased)?;
-        row(out, "StackInuse", c.stack_inuse)?;
-        row(out, "Sys", c.sys)?;
-        row(out, "process RSS", c.rss)?;
-        if let Some(e) = c.explained {
-            writeln!(
-                out,
-                "  the heap profile explains {:.0}% of it; the rest is fragmentation, GC headroom, stacks and runtime overhead",
-                e * 100.0
-            )?;
+        for l in c.text_lines() {
+            writeln!(out, "  {l}")?;
         }
     }
     if !r.restarts.is_empty() {

@@ -123,26 +123,7 @@ pub struct Projection {
     pub rss_hours: Option<f64>,
 }
 
-/// How much of the process memory the heap profile explains.
-#[derive(Debug, Clone, Serialize)]
-pub struct Reconciliation {
-    /// The heap profile's inuse_space (sampled estimate of live heap).
-    pub profile_inuse: i64,
-    /// runtime HeapInuse.
-    pub heap_inuse: Option<i64>,
-    /// runtime HeapSys.
-    pub heap_sys: Option<i64>,
-    /// runtime HeapIdle − HeapReleased (held but unused).
-    pub heap_idle_unreleased: Option<i64>,
-    /// runtime StackInuse (goroutine stacks: not in the heap profile).
-    pub stack_inuse: Option<i64>,
-    /// runtime Sys (all memory obtained from the OS).
-    pub sys: Option<i64>,
-    /// process RSS.
-    pub rss: Option<i64>,
-    /// profile_inuse / (rss or sys), 0..1.
-    pub explained: Option<f64>,
-}
+pub use crate::report::reconcile::Reconciliation;
 
 /// A goroutine group that grows.
 #[derive(Debug, Clone, Serialize)]
@@ -542,23 +523,25 @@ pub fn run(inputs: &[PathBuf], rules: &RuleSet, o: &Options) -> Result<TrendRepo
     }
 
     // Reconciliation with the runtime's own accounting, from the last scrape.
-    let reconciliation = s_last.as_ref().filter(|s| s.heap_inuse.is_some() || s.rss.is_some()).map(|s| {
-        let i = |v: Option<f64>| v.map(|x| x as i64);
-        let denom = s.rss.or(s.sys);
-        Reconciliation {
-            profile_inuse: seg[n - 1].total,
-            heap_inuse: i(s.heap_inuse),
-            heap_sys: i(s.heap_sys),
-            heap_idle_unreleased: match (s.heap_idle, s.heap_released) {
-                (Some(a), Some(b)) => Some((a - b) as i64),
-                _ => None,
-            },
-            stack_inuse: i(s.stack_inuse),
-            sys: i(s.sys),
-            rss: i(s.rss),
-            explained: denom.filter(|d| *d > 0.0).map(|d| seg[n - 1].total as f64 / d),
-        }
-    });
+    let reconciliation = s_last
+        .as_ref()
+        .filter(|s| s.heap_inuse.is_some() || s.rss.is_some())
+        .map(|s| {
+            let i = |v: Option<f64>| v.map(|x| x as i64);
+            Reconciliation::new(
+                seg[n - 1].total,
+                i(s.heap_inuse),
+                i(s.heap_sys),
+                match (s.heap_idle, s.heap_released) {
+                    (Some(a), Some(b)) => Some((a - b) as i64),
+                    _ => None,
+                },
+                i(s.stack_inuse),
+                i(s.sys),
+                i(s.rss),
+            )
+        })
+        .or_else(|| seg[n - 1].memstats.as_ref().map(|m| Reconciliation::from_memstats(seg[n - 1].total, m)));
 
     // Goroutine profiles beside the heap profiles.
     let goroutines = (gors.len() >= 2).then(|| {

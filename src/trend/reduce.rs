@@ -44,6 +44,8 @@ pub struct Reduced {
     pub categories: Vec<i64>,
     /// Attributed sites: (category row, frame name) → (primary, objects).
     pub sites: FxHashMap<(usize, String), (i64, i64)>,
+    /// The runtime's MemStats, from a legacy text heap profile's trailer.
+    pub memstats: Option<crate::profile::MemStats>,
 }
 
 /// Function-name classification shared by all snapshots of a run.
@@ -130,6 +132,7 @@ pub fn reduce(path: &Path, rules: &RuleSet, cache: &FrameCache) -> Result<Reduce
         alloc_space: alloc_i.map(|_| alloc),
         categories,
         sites,
+        memstats: p.memstats.clone(),
     })
 }
 
