@@ -53,7 +53,9 @@ fn scenarios_trend_verdicts() {
         // Series are in the JSON, one value per analysed snapshot.
         for c in doc["categories"].as_array().unwrap() {
             assert_eq!(c["series"]["values"].as_array().unwrap().len(), 6);
+            assert_eq!(c["objects"]["values"].as_array().unwrap().len(), 6, "inuse_objects series too");
         }
+        assert_eq!(doc["total_objects"]["values"].as_array().unwrap().len(), 6);
         // /metrics scrapes beside the snapshots give growth per unit of work.
         assert!(doc["per_work"]["reloads"].as_f64().unwrap() > 0.0, "{s}");
         assert!(doc["per_work"]["requests"].as_f64().unwrap() > 0.0, "{s}");

@@ -50,9 +50,11 @@ pub fn text(r: &TrendReport, st: Style, out: &mut dyn Write) -> io::Result<()> {
     let w = r.categories.iter().map(|c| c.name.len() + 2).max().unwrap_or(10);
     for c in &r.categories {
         let name = if c.suspect { format!("{} *", c.name) } else { c.name.clone() };
+        let objs =
+            c.objects.as_ref().map_or(String::new(), |o| format!("  objects {} {}", spark(o), units::count(o.growth)));
         writeln!(
             out,
-            "  {:<w$}  {}  {:>11}  {:<16}  {}",
+            "  {:<w$}  {}  {:>11}  {:<16}  {:<12}{objs}",
             name,
             spark(&c.series),
             signed(c.delta, u),

@@ -80,6 +80,8 @@ pub struct CategorySeries {
     pub suspect: bool,
     /// The series.
     pub series: Series,
+    /// The inuse_objects series of the category (heap profiles).
+    pub objects: Option<Series>,
 }
 
 /// A site series.
@@ -177,6 +179,8 @@ pub struct TrendReport {
     pub total_delta: i64,
     /// The total series.
     pub total: Series,
+    /// The total inuse_objects series (heap profiles).
+    pub total_objects: Option<Series>,
     /// Verdict.
     pub verdict: Verdict,
     /// What to do next.
@@ -345,13 +349,16 @@ pub fn run(inputs: &[PathBuf], rules: &RuleSet, o: &Options) -> Result<TrendRepo
     let th = t_hours.as_deref();
 
     let total = series(seg.iter().map(|r| r.total).collect(), th, noise);
+    let total_objects = seg.iter().map(|r| r.objects).collect::<Option<Vec<i64>>>().map(|v| series(v, th, 0.0));
     let ncat = rules.file.categories.len();
     let cat_name = |c: usize| if c == ncat { UNATTRIBUTED.to_string() } else { rules.file.categories[c].name.clone() };
     let mut categories: Vec<CategorySeries> = (0..=ncat)
         .filter(|&c| seg.iter().any(|r| r.categories[c] != 0))
         .map(|c| {
             let s = series(seg.iter().map(|r| r.categories[c]).collect(), th, noise);
-            CategorySeries { name: cat_name(c), delta: s.growth, suspect: false, series: s }
+            let objects =
+                seg[0].objects.is_some().then(|| series(seg.iter().map(|r| r.category_objects[c]).collect(), th, 0.0));
+            CategorySeries { name: cat_name(c), delta: s.growth, suspect: false, series: s, objects }
         })
         .collect();
     categories.sort_by(|a, b| b.delta.cmp(&a.delta).then_with(|| a.name.cmp(&b.name)));
@@ -646,6 +653,7 @@ pub fn run(inputs: &[PathBuf], rules: &RuleSet, o: &Options) -> Result<TrendRepo
         next_steps,
         min_growth,
         total,
+        total_objects,
         categories,
         sites,
         per_work,

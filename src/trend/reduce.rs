@@ -42,6 +42,8 @@ pub struct Reduced {
     pub alloc_space: Option<i64>,
     /// Primary value per category row (categories, then unattributed).
     pub categories: Vec<i64>,
+    /// inuse_objects per category row, for heap profiles.
+    pub category_objects: Vec<i64>,
     /// Attributed sites: (category row, frame name) → (primary, objects).
     pub sites: FxHashMap<(usize, String), (i64, i64)>,
     /// The runtime's MemStats, from a legacy text heap profile's trailer.
@@ -79,6 +81,7 @@ pub fn reduce(path: &Path, rules: &RuleSet, cache: &FrameCache) -> Result<Reduce
     let alloc_i = p.sample_type_index("alloc_space");
     let ncat = rules.file.categories.len() + 1;
     let mut categories = vec![0i64; ncat];
+    let mut category_objects = vec![0i64; ncat];
     let mut sites: FxHashMap<(usize, String), (i64, i64)> = FxHashMap::default();
     let mut total = 0i64;
     let (mut objects, mut alloc) = (0i64, 0i64);
@@ -104,6 +107,7 @@ pub fn reduce(path: &Path, rules: &RuleSet, cache: &FrameCache) -> Result<Reduce
             let a = rules.attribute(buf.iter().map(|&n| &info[n as usize]));
             let c = a.category.map_or(ncat - 1, usize::from);
             categories[c] += v;
+            category_objects[c] += o;
             let frame = buf.get(a.frame).copied().unwrap_or(u32::MAX);
             let e = local.entry((c, frame)).or_default();
             e.0 += v;
@@ -131,6 +135,7 @@ pub fn reduce(path: &Path, rules: &RuleSet, cache: &FrameCache) -> Result<Reduce
         objects: objects_i.map(|_| objects),
         alloc_space: alloc_i.map(|_| alloc),
         categories,
+        category_objects,
         sites,
         memstats: p.memstats.clone(),
     })
