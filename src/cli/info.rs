@@ -204,7 +204,11 @@ fn memstats_rows(m: &MemStats) -> Vec<(&'static str, String)> {
         ("GCSys", b(m.gc_sys)),
         ("OtherSys", b(m.other_sys)),
         ("Sys", b(m.sys)),
-        ("NextGC", b(m.next_gc)),
+        // With GOGC=off the runtime reports a goal of about 2^64.
+        (
+            "NextGC",
+            m.next_gc.map(|v| if v >= 1 << 62 { "none (GOGC=off)".to_string() } else { units::bytes(v as i64) }),
+        ),
         ("NumGC", c(m.num_gc)),
         ("MaxRSS", b(m.max_rss)),
     ];
