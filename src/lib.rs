@@ -24,6 +24,7 @@ pub mod attribute;
 pub mod capture;
 pub mod cli;
 pub mod diff;
+pub mod flame;
 pub mod graph;
 pub mod pprof;
 pub mod profile;

@@ -9,11 +9,14 @@ use clap::Args;
 
 use crate::attribute::{RuleSet, UNATTRIBUTED};
 use crate::diff::{self, Options};
+use crate::flame;
 use crate::graph::Granularity;
-use crate::pprof;
+use crate::pprof::{self, encode};
+use crate::profile::Profile;
 use crate::report::diff::{build, Options as ReportOptions};
 use crate::report::render::{self, Style};
 use crate::report::units;
+use crate::report::{dot, html};
 
 /// Output formats of `diff`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -24,6 +27,11 @@ pub enum DiffFormat {
     Markdown,
     /// For scripts: schema leakscope.diff/v1 (see README).
     Json,
+    /// One self-contained HTML page: verdict, tables, charts, stacks and a
+    /// differential flame graph (no network needed to open it).
+    Html,
+    /// The growth retention graph in Graphviz DOT.
+    Dot,
 }
 
 /// When to colour text output.
@@ -82,6 +90,11 @@ pub struct DiffArgs {
     /// Exit 1 when the verdict is a leak.
     #[arg(long)]
     pub fail_on_leak: bool,
+    /// Also write the diff as a gzip pprof profile that `go tool pprof`
+    /// opens: NEW's samples, plus BASE's negated and labelled
+    /// pprof::base=true, as `go tool pprof -diff_base` builds it.
+    #[arg(long, value_name = "FILE")]
+    pub output_pprof: Option<PathBuf>,
 }
 
 /// Parses `50MiB`, `512KiB`, `1.5GiB`, `10MB`, `4096`: IEC suffixes (KiB,
@@ -114,6 +127,9 @@ pub fn parse_size(s: &str) -> Result<i64, String> {
 
 pub(crate) fn run(a: DiffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     if a.files.len() > 2 {
+        if a.output_pprof.is_some() {
+            bail!("--output-pprof needs exactly two snapshots (BASE NEW)");
+        }
         let t = super::trend::TrendArgs {
             inputs: a.files,
             limit: None,
@@ -166,6 +182,9 @@ pub(crate) fn run(a: DiffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
     if let Some(obj) = name.strip_suffix("_space").map(|p| format!("{p}_objects")) {
         keep.push(obj);
     }
+    if let Some(path) = &a.output_pprof {
+        write_pprof(path, &base, &new, a.normalize, &name)?;
+    }
     let d = diff::diff_types(base, new, &rules, opts, &diff::Types::Only(keep)).map_err(|e| anyhow!("{names}: {e}"))?;
     let t = d.type_index(&name).ok_or_else(|| anyhow!("{names}: sample type {name} missing"))?;
     let ro = ReportOptions {
@@ -182,6 +201,11 @@ pub(crate) fn run(a: DiffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
     match a.format {
         DiffFormat::Json => render::json(&report, out)?,
         DiffFormat::Markdown => render::markdown(&report, out)?,
+        DiffFormat::Html => html::diff(&report, &flame::from_diff(&d, t), out)?,
+        DiffFormat::Dot => {
+            let title = format!("{} → {} ({name})", ro.base_file, ro.new_file);
+            dot::write(&d, t, &rules, &dot::Options { nodecount: a.nodecount, title }, out)?
+        }
         DiffFormat::Text => {
             let color = match a.color {
                 Color::Always => true,
@@ -229,6 +253,23 @@ pub(crate) fn run(a: DiffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
         }
         Ok(ExitCode::from(1))
     }
+}
+
+/// Writes `--output-pprof`: the diff as one gzip pprof profile.
+fn write_pprof(
+    path: &std::path::Path,
+    base: &Profile,
+    new: &Profile,
+    normalize: bool,
+    judged: &str,
+) -> anyhow::Result<()> {
+    if path.as_os_str() == "-" {
+        bail!("--output-pprof needs a file name (standard output holds the report)");
+    }
+    let default = new.sample_type_index(judged).map(|_| judged);
+    let p = encode::diff_profile(base, new, normalize, default).map_err(|e| anyhow!("--output-pprof: {e}"))?;
+    let f = std::fs::File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
+    encode::write_gzip(&p, std::io::BufWriter::new(f)).with_context(|| format!("{}: writing", path.display()))
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 mod capture;
 pub mod diff;
+mod flamegraph;
 mod info;
 mod rules;
 mod top;
@@ -14,6 +15,7 @@ use clap::{Parser, Subcommand};
 
 pub use capture::CaptureArgs;
 pub use diff::DiffArgs;
+pub use flamegraph::FlamegraphArgs;
 pub use info::InfoArgs;
 pub use rules::RulesArgs;
 pub use top::TopArgs;
@@ -43,6 +45,8 @@ pub enum Command {
     Trend(TrendArgs),
     /// Save heap snapshots from a live Go process at an interval (/debug/pprof/heap?gc=1).
     Capture(CaptureArgs),
+    /// Flame graph SVG of a profile, or a differential one with --base (red = growth, blue = shrinkage).
+    Flamegraph(FlamegraphArgs),
 }
 
 /// Output format shared by the subcommands.
@@ -67,5 +71,6 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         Command::Trend(a) => trend::run(a, out),
         Command::Info(a) => info::run(a, out),
         Command::Capture(a) => capture::run(a, out),
+        Command::Flamegraph(a) => flamegraph::run(a, out),
     }
 }

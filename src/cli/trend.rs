@@ -76,6 +76,8 @@ pub(crate) fn run(a: TrendArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode>
     match a.format {
         DiffFormat::Json => render::json(&r, out)?,
         DiffFormat::Markdown => render::markdown(&r, out)?,
+        DiffFormat::Html => super::flamegraph::trend_html(&r, &rules, &o, out)?,
+        DiffFormat::Dot => super::flamegraph::trend_dot(&r, &rules, a.nodecount, out)?,
         DiffFormat::Text => {
             let color = match a.color {
                 Color::Always => true,

@@ -6,6 +6,7 @@
 //! raw protobuf is decoded straight from the memory-mapped file.
 
 mod decode;
+pub mod encode;
 pub mod error;
 mod legacy;
 mod prune;

@@ -1,6 +1,8 @@
 //! Rendering helpers shared by every report: human units, times, tables.
 
 pub mod diff;
+pub mod dot;
+pub mod html;
 pub mod reconcile;
 pub mod render;
 pub mod trend;

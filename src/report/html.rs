@@ -1,0 +1,786 @@
+//! The HTML leak report: one self-contained file (no network, no external
+//! fonts, scripts or styles) that opens offline and attaches to a ticket.
+//!
+//! Everything is rendered on the server side, so the page reads without
+//! JavaScript: the verdict, tables, stacks (`<details>`), charts (inline
+//! SVG written here) and the differential flame graph (inline SVG from
+//! inferno). A small inline script adds click-to-sort on table headers, a
+//! filter box per table, and the flame graph's zoom and search. Every
+//! string from a profile or a rules file is escaped as it is written.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use super::diff::{DiffReport, Site};
+use super::render::signed;
+use super::units;
+use crate::flame::{self, Folded};
+use crate::trend::{shape_name, Series, TrendReport};
+
+/// Escapes text for HTML element content and quoted attribute values.
+pub fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+const STYLE: &str = r#"
+:root { color-scheme: light; --fg: #1d1f23; --muted: #5f6670; --line: #d9dde3; --bg2: #f5f7fa; --red: #c62828; --blue: #1f5fbf; --green: #2e7d32; }
+* { box-sizing: border-box; }
+body { margin: 0 auto; max-width: 1280px; padding: 16px 24px 48px; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: var(--fg); background: #fff; }
+h1 { font-size: 22px; margin: 8px 0 4px; }
+h2 { font-size: 18px; margin: 28px 0 8px; padding-bottom: 4px; border-bottom: 1px solid var(--line); }
+h3 { font-size: 15px; margin: 16px 0 6px; }
+code, pre, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace; font-size: 12.5px; }
+.meta { color: var(--muted); margin: 2px 0; }
+.meta td { padding: 1px 12px 1px 0; }
+.verdict { border-left: 6px solid var(--green); background: #f1f8f2; padding: 10px 16px; border-radius: 4px; }
+.verdict.leak { border-left-color: var(--red); background: #fdf2f2; }
+.verdict .headline { font-size: 17px; font-weight: 650; margin: 4px 0 8px; }
+.verdict.leak .headline { color: var(--red); }
+.verdict:not(.leak) .headline { color: var(--green); }
+.badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 600; background: #e8eaee; color: var(--fg); }
+.badge.leak { background: var(--red); color: #fff; }
+.badge.ok { background: var(--green); color: #fff; }
+table { border-collapse: collapse; margin: 6px 0 4px; width: 100%; }
+th, td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
+th { background: var(--bg2); font-weight: 600; white-space: nowrap; }
+tbody tr:nth-child(even) { background: #fafbfc; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.name { word-break: break-all; }
+.pos { color: var(--red); }
+.neg { color: var(--blue); }
+.suspect { font-weight: 650; }
+.tag { display: inline-block; font-size: 11px; padding: 0 6px; border-radius: 8px; background: var(--red); color: #fff; margin-left: 6px; }
+.share { display: inline-block; height: 8px; background: #e57373; border-radius: 2px; vertical-align: middle; margin-right: 6px; }
+details > summary { cursor: pointer; }
+details pre { margin: 6px 0 2px; padding: 6px 8px; background: var(--bg2); border-radius: 4px; white-space: pre-wrap; word-break: break-all; }
+.attributed { color: var(--red); font-weight: 600; }
+.note { color: var(--muted); font-size: 13px; }
+.charts { display: flex; flex-wrap: wrap; gap: 12px; }
+.chart { border: 1px solid var(--line); border-radius: 4px; background: #fff; }
+.chart text { font: 11px system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; fill: #333; }
+.chart text.t { font-weight: 600; font-size: 12px; }
+.flame { border: 1px solid var(--line); border-radius: 4px; overflow-x: auto; }
+.flame svg { display: block; }
+.legend span { display: inline-block; width: 12px; height: 12px; vertical-align: middle; margin: 0 4px 0 12px; border: 1px solid #999; }
+th.sortable-h { cursor: pointer; user-select: none; }
+th.sortable-h::after { content: " \2195"; color: #aab; font-weight: 400; }
+th[aria-sort="ascending"]::after { content: " \2191"; color: var(--fg); }
+th[aria-sort="descending"]::after { content: " \2193"; color: var(--fg); }
+input.filter { margin: 4px 0; padding: 3px 8px; width: 280px; max-width: 100%; border: 1px solid var(--line); border-radius: 4px; font: inherit; }
+#js-errors { color: var(--red); }
+footer { margin-top: 32px; color: var(--muted); font-size: 12px; }
+@media print { .flame, input.filter { display: none; } }
+"#;
+
+/// Records script errors in the page itself (the browser test reads them
+/// from the DOM), before anything else runs.
+const ERROR_CAPTURE: &str = r#"
+(function () {
+  var errs = [];
+  var root = document.documentElement;
+  root.setAttribute("data-js-errors", "0");
+  function show() {
+    var el = document.getElementById("js-errors");
+    if (el && errs.length) { el.textContent = errs.join("\n"); el.hidden = false; }
+  }
+  function rec(m) { errs.push(String(m)); root.setAttribute("data-js-errors", String(errs.length)); show(); }
+  window.addEventListener("error", function (e) { rec("Uncaught " + (e.message || e)); });
+  window.addEventListener("unhandledrejection", function (e) { rec("Unhandled rejection: " + e.reason); });
+  var ce = console.error;
+  console.error = function () { rec("console.error: " + Array.prototype.join.call(arguments, " ")); return ce.apply(console, arguments); };
+  document.addEventListener("DOMContentLoaded", show);
+})();
+"#;
+
+/// Sorting and filtering of tables, and the flame graph's start-up.
+const SCRIPT: &str = r#"
+(function () {
+  function key(td) {
+    if (!td) return "";
+    var v = td.getAttribute("data-v");
+    if (v !== null && v !== "" && !isNaN(+v)) return +v;
+    return td.textContent.trim().toLowerCase();
+  }
+  function sortBy(table, col, th) {
+    var dir = th.getAttribute("aria-sort") === "descending" ? "ascending" : "descending";
+    var ths = table.tHead.rows[0].cells;
+    for (var i = 0; i < ths.length; i++) ths[i].removeAttribute("aria-sort");
+    th.setAttribute("aria-sort", dir);
+    var body = table.tBodies[0];
+    var rows = Array.prototype.slice.call(body.rows);
+    rows.sort(function (a, b) {
+      var x = key(a.cells[col]), y = key(b.cells[col]);
+      var c = (typeof x === "number" && typeof y === "number") ? x - y : String(x).localeCompare(String(y));
+      return dir === "ascending" ? c : -c;
+    });
+    rows.forEach(function (r) { body.appendChild(r); });
+  }
+  var tables = document.querySelectorAll("table.sortable");
+  Array.prototype.forEach.call(tables, function (table) {
+    if (!table.tHead || !table.tBodies.length) return;
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, col) {
+      th.classList.add("sortable-h");
+      th.tabIndex = 0;
+      th.title = "Sort";
+      th.addEventListener("click", function () { sortBy(table, col, th); });
+      th.addEventListener("keydown", function (e) { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); sortBy(table, col, th); } });
+    });
+    if (table.tBodies[0].rows.length < 4) return;
+    var box = document.createElement("input");
+    box.type = "search";
+    box.className = "filter";
+    box.placeholder = "Filter rows\u2026";
+    box.setAttribute("aria-label", "Filter rows of this table");
+    box.addEventListener("input", function () {
+      var q = box.value.trim().toLowerCase();
+      Array.prototype.forEach.call(table.tBodies[0].rows, function (r) {
+        r.hidden = q !== "" && r.textContent.toLowerCase().indexOf(q) < 0;
+      });
+    });
+    table.parentNode.insertBefore(box, table);
+  });
+  if (document.getElementById("flamegraph") && typeof init === "function") init(null);
+  document.documentElement.setAttribute("data-js", "ready");
+})();
+"#;
+
+fn delta_td(v: i64, unit: &str) -> String {
+    let class = if v > 0 {
+        "num pos"
+    } else if v < 0 {
+        "num neg"
+    } else {
+        "num"
+    };
+    format!(r#"<td class="{class}" data-v="{v}">{}</td>"#, esc(&signed(v, unit)))
+}
+
+fn val_td(v: i64, unit: &str) -> String {
+    format!(r#"<td class="num" data-v="{v}">{}</td>"#, esc(&units::human(v, unit)))
+}
+
+fn when(ns: i64) -> String {
+    if ns > 0 {
+        units::utc(ns)
+    } else {
+        "time unknown".to_string()
+    }
+}
+
+fn head(out: &mut dyn Write, title: &str) -> io::Result<()> {
+    writeln!(out, "<!DOCTYPE html>")?;
+    writeln!(out, r#"<html lang="en">"#)?;
+    writeln!(out, "<head>")?;
+    writeln!(out, r#"<meta charset="utf-8">"#)?;
+    writeln!(out, r#"<meta name="viewport" content="width=device-width, initial-scale=1">"#)?;
+    writeln!(out, r#"<meta name="generator" content="leakscope {}">"#, env!("CARGO_PKG_VERSION"))?;
+    writeln!(out, "<title>{}</title>", esc(title))?;
+    writeln!(out, "<script>{ERROR_CAPTURE}</script>")?;
+    writeln!(out, "<style>{STYLE}</style>")?;
+    writeln!(out, "</head>")?;
+    writeln!(out, "<body>")?;
+    writeln!(out, r#"<pre id="js-errors" hidden></pre>"#)
+}
+
+fn foot(out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "<footer>Generated by leakscope {}. This page is self-contained: it loads nothing from the network. \
+         Tables sort when a header is clicked; the flame graph zooms on click and has a Search button.</footer>",
+        env!("CARGO_PKG_VERSION")
+    )?;
+    writeln!(out, "<script>{SCRIPT}</script>")?;
+    writeln!(out, "</body>")?;
+    writeln!(out, "</html>")
+}
+
+fn verdict(
+    out: &mut dyn Write,
+    leak: bool,
+    confidence: &str,
+    headline: &str,
+    reasons: &[String],
+    next_steps: &[String],
+) -> io::Result<()> {
+    writeln!(out, r#"<section id="verdict" class="verdict{}">"#, if leak { " leak" } else { "" })?;
+    writeln!(
+        out,
+        r#"<span class="badge {}">{}</span> <span class="badge">{} confidence</span>"#,
+        if leak { "leak" } else { "ok" },
+        if leak { "leak suspected" } else { "no leak" },
+        esc(confidence)
+    )?;
+    writeln!(out, r#"<p class="headline">{}</p>"#, esc(headline))?;
+    if !reasons.is_empty() {
+        writeln!(out, "<ul>")?;
+        for r in reasons {
+            writeln!(out, "<li>{}</li>", esc(r))?;
+        }
+        writeln!(out, "</ul>")?;
+    }
+    if !next_steps.is_empty() {
+        writeln!(out, "<h3>Next steps</h3>\n<ol>")?;
+        for s in next_steps {
+            writeln!(out, "<li>{}</li>", esc(s))?;
+        }
+        writeln!(out, "</ol>")?;
+    }
+    writeln!(out, "</section>")
+}
+
+/// A horizontal bar chart of each category's change, centred on zero.
+fn delta_bars(out: &mut dyn Write, rows: &[(String, i64)], unit: &str, title: &str) -> io::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let (w, label_w, value_w, row_h, top) = (760.0f64, 150.0f64, 90.0f64, 22.0f64, 28.0f64);
+    let h = top + row_h * rows.len() as f64 + 10.0;
+    let max = rows.iter().map(|r| r.1.unsigned_abs()).max().unwrap_or(1).max(1) as f64;
+    let has_neg = rows.iter().any(|r| r.1 < 0);
+    let plot_l = label_w;
+    let plot_w = w - label_w - value_w;
+    let zero = if has_neg { plot_l + plot_w / 2.0 } else { plot_l };
+    let scale = if has_neg { plot_w / 2.0 } else { plot_w } / max;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg class="chart" width="{w}" height="{h}" viewBox="0 0 {w} {h}" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{}">"#,
+        esc(title)
+    );
+    let _ = write!(s, r#"<text class="t" x="8" y="18">{}</text>"#, esc(title));
+    let _ = write!(s, r##"<line x1="{zero}" y1="{top}" x2="{zero}" y2="{}" stroke="#888"/>"##, h - 6.0);
+    for (i, (name, v)) in rows.iter().enumerate() {
+        let y = top + i as f64 * row_h;
+        let len = (v.unsigned_abs() as f64 * scale).max(if *v != 0 { 1.0 } else { 0.0 });
+        let x = if *v < 0 { zero - len } else { zero };
+        let fill = if *v > 0 { "#e53935" } else { "#1e88e5" };
+        let _ = write!(
+            s,
+            r#"<text x="{}" y="{}" text-anchor="end">{}</text>"#,
+            plot_l - 6.0,
+            y + 15.0,
+            esc(&truncate(name, 24))
+        );
+        let _ = write!(
+            s,
+            r#"<rect x="{x:.1}" y="{:.1}" width="{len:.1}" height="{:.1}" fill="{fill}"><title>{}: {}</title></rect>"#,
+            y + 4.0,
+            row_h - 8.0,
+            esc(name),
+            esc(&signed(*v, unit))
+        );
+        let _ = write!(s, r#"<text x="{}" y="{}">{}</text>"#, w - value_w + 6.0, y + 15.0, esc(&signed(*v, unit)));
+    }
+    s.push_str("</svg>");
+    writeln!(out, "{s}")
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let t: String = s.chars().take(n.saturating_sub(1)).collect();
+        t + "\u{2026}"
+    }
+}
+
+/// A line chart of one series over snapshots, with axis labels.
+fn line_chart(
+    out: &mut String,
+    title: &str,
+    values: &[i64],
+    x_labels: (&str, &str),
+    unit: &str,
+    colour: &str,
+) -> std::fmt::Result {
+    let (w, h) = (300.0f64, 150.0f64);
+    let (l, r, t, b) = (62.0f64, 10.0f64, 26.0f64, 24.0f64);
+    let lo = values.iter().copied().min().unwrap_or(0).min(0);
+    let hi = values.iter().copied().max().unwrap_or(0).max(lo + 1);
+    let pw = w - l - r;
+    let ph = h - t - b;
+    let n = values.len().max(2) - 1;
+    let px = |i: usize| l + pw * i as f64 / n as f64;
+    let py = |v: i64| t + ph * (1.0 - (v - lo) as f64 / (hi - lo) as f64);
+    write!(
+        out,
+        r#"<svg class="chart" width="{w}" height="{h}" viewBox="0 0 {w} {h}" xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{}">"#,
+        esc(title)
+    )?;
+    write!(out, r#"<text class="t" x="8" y="16">{}</text>"#, esc(&truncate(title, 44)))?;
+    write!(out, r##"<line x1="{l}" y1="{t}" x2="{l}" y2="{}" stroke="#999"/>"##, t + ph)?;
+    write!(out, r##"<line x1="{l}" y1="{}" x2="{}" y2="{}" stroke="#999"/>"##, t + ph, l + pw, t + ph)?;
+    if lo < 0 {
+        let z = py(0);
+        write!(
+            out,
+            r##"<line x1="{l}" y1="{z:.1}" x2="{}" y2="{z:.1}" stroke="#ccc" stroke-dasharray="3,3"/>"##,
+            l + pw
+        )?;
+    }
+    write!(out, r#"<text x="{}" y="{}" text-anchor="end">{}</text>"#, l - 4.0, t + 4.0, esc(&units::human(hi, unit)))?;
+    write!(out, r#"<text x="{}" y="{}" text-anchor="end">{}</text>"#, l - 4.0, t + ph, esc(&units::human(lo, unit)))?;
+    write!(out, r#"<text x="{l}" y="{}">{}</text>"#, h - 6.0, esc(x_labels.0))?;
+    write!(out, r#"<text x="{}" y="{}" text-anchor="end">{}</text>"#, l + pw, h - 6.0, esc(x_labels.1))?;
+    let pts: Vec<String> = values.iter().enumerate().map(|(i, &v)| format!("{:.1},{:.1}", px(i), py(v))).collect();
+    write!(out, r#"<polyline fill="none" stroke="{colour}" stroke-width="2" points="{}"/>"#, pts.join(" "))?;
+    for (i, &v) in values.iter().enumerate() {
+        write!(
+            out,
+            r#"<circle cx="{:.1}" cy="{:.1}" r="2.5" fill="{colour}"><title>snapshot {}: {}</title></circle>"#,
+            px(i),
+            py(v),
+            i + 1,
+            esc(&units::human(v, unit))
+        )?;
+    }
+    out.push_str("</svg>");
+    Ok(())
+}
+
+fn site_stack(s: &Site) -> String {
+    let mut p = String::new();
+    for f in &s.stack {
+        if *f == s.frame {
+            let _ = writeln!(p, r#"<span class="attributed">{}</span>   &lt;- attributed here"#, esc(f));
+        } else {
+            let _ = writeln!(p, "{}", esc(f));
+        }
+    }
+    if s.stack_elided > 0 {
+        let _ = writeln!(p, "... {} more frames toward the root", s.stack_elided);
+    }
+    p
+}
+
+fn sites_table(out: &mut dyn Write, id: &str, sites: &[Site], unit: &str) -> io::Result<()> {
+    let objs = sites.iter().any(|s| s.objects_delta.is_some());
+    writeln!(out, r#"<table class="sortable" id="{id}">"#)?;
+    write!(out, r#"<thead><tr><th class="num">#</th><th class="num">delta</th>"#)?;
+    if objs {
+        write!(out, r#"<th class="num">objects Δ</th>"#)?;
+    }
+    writeln!(
+        out,
+        r#"<th class="num">base</th><th class="num">new</th><th>category</th><th>site (click for the stack)</th><th>why</th></tr></thead>"#
+    )?;
+    writeln!(out, "<tbody>")?;
+    for (i, s) in sites.iter().enumerate() {
+        write!(out, r#"<tr><td class="num" data-v="{}">{}</td>{}"#, i + 1, i + 1, delta_td(s.delta, unit))?;
+        if objs {
+            match s.objects_delta {
+                Some(o) => write!(out, "{}", delta_td(o, "count"))?,
+                None => write!(out, "<td></td>")?,
+            }
+        }
+        write!(out, "{}{}", val_td(s.base, unit), val_td(s.new, unit))?;
+        write!(out, "<td>{}</td>", esc(&s.category))?;
+        if s.stack.is_empty() {
+            write!(out, r#"<td class="name"><code>{}</code></td>"#, esc(&s.frame))?;
+        } else {
+            write!(
+                out,
+                r#"<td class="name"><details><summary><code>{}</code></summary><pre>{}</pre></details></td>"#,
+                esc(&s.frame),
+                site_stack(s)
+            )?;
+        }
+        writeln!(out, r#"<td class="name"><code>{}</code></td></tr>"#, esc(&s.rule))?;
+    }
+    writeln!(out, "</tbody></table>")
+}
+
+fn flame_section(out: &mut dyn Write, folded: &[Folded], unit: &str, what: &str) -> io::Result<()> {
+    writeln!(out, r#"<section id="flame"><h2>Differential flame graph of the growth</h2>"#)?;
+    writeln!(
+        out,
+        r#"<p class="note legend">{}. Width = how much memory changed through the frame (|NEW − BASE| of its stacks); colour = direction of the net change:<span style="background:rgb(255,40,40)"></span>grew <span style="background:rgb(40,40,255)"></span>shrank <span style="background:rgb(224,224,224)"></span>no net change; intensity = relative change (pale: a few percent; full: appeared from nothing or vanished). Hover for numbers, click to zoom, Search to highlight.</p>"#,
+        esc(what)
+    )?;
+    let st = flame::Style {
+        title: "Differential flame graph".to_string(),
+        subtitle: Some(format!("{what}: width = |change|, red = growth, blue = shrinkage")),
+        unit: unit.to_string(),
+        width: Some(1200),
+    };
+    let mut svg = Vec::new();
+    flame::write_diff_svg(folded, &st, &mut svg)?;
+    let svg = String::from_utf8_lossy(&svg);
+    writeln!(out, r#"<div class="flame">{}</div>"#, flame::inline_svg(&svg))?;
+    writeln!(out, "</section>")
+}
+
+/// Writes the HTML report of a diff. `folded` are the diff's stacks (see
+/// [`crate::flame::from_diff`]) for the differential flame graph.
+pub fn diff(r: &DiffReport, folded: &[Folded], out: &mut dyn Write) -> io::Result<()> {
+    let u = r.sample_type.unit.as_str();
+    head(out, &format!("leakscope: {} → {} ({})", r.base.file, r.new.file, r.sample_type.name))?;
+    writeln!(out, "<header><h1>Leak report</h1>")?;
+    writeln!(out, r#"<table class="meta"><tbody>"#)?;
+    writeln!(
+        out,
+        "<tr><td>base</td><td><code>{}</code></td><td>{}</td><td>total {}</td></tr>",
+        esc(&r.base.file),
+        esc(&when(r.base.time_nanos)),
+        esc(&units::human(r.base.total, u))
+    )?;
+    let later =
+        r.interval_seconds.map_or(String::new(), |s| format!(" ({} later)", units::duration_ns((s * 1e9) as i64)));
+    writeln!(
+        out,
+        "<tr><td>new</td><td><code>{}</code></td><td>{}{}</td><td>total {}</td></tr>",
+        esc(&r.new.file),
+        esc(&when(r.new.time_nanos)),
+        esc(&later),
+        esc(&units::human(r.new.total, u))
+    )?;
+    writeln!(out, "</tbody></table>")?;
+    writeln!(
+        out,
+        r#"<p class="meta">Sample type <code>{}</code> ({}); change {}{}{}.</p></header>"#,
+        esc(&r.sample_type.name),
+        esc(u),
+        esc(&signed(r.total_delta, u)),
+        r.delta_per_hour.map_or(String::new(), |h| esc(&format!(", {}/h", signed(h as i64, u)))),
+        if r.normalized { "; NEW normalized to BASE's total" } else { "" }
+    )?;
+
+    writeln!(out, "<h2>Verdict</h2>")?;
+    verdict(out, r.verdict.leak, r.verdict.confidence, &r.verdict.headline, &r.verdict.reasons, &r.next_steps)?;
+
+    writeln!(out, r#"<section id="categories"><h2>Categories</h2>"#)?;
+    writeln!(out, r#"<table class="sortable" id="t-categories">"#)?;
+    writeln!(
+        out,
+        r#"<thead><tr><th>category</th><th class="num">base</th><th class="num">new</th><th class="num">delta</th><th class="num">share of growth</th></tr></thead><tbody>"#
+    )?;
+    for c in &r.categories {
+        write!(
+            out,
+            r#"<tr{}><td>{}{}</td>"#,
+            if c.suspect { r#" class="suspect""# } else { "" },
+            esc(&c.name),
+            if c.suspect { r#"<span class="tag">leaking</span>"# } else { "" }
+        )?;
+        write!(out, "{}{}{}", val_td(c.base, u), val_td(c.new, u), delta_td(c.delta, u))?;
+        writeln!(
+            out,
+            r#"<td class="num" data-v="{:.6}"><span class="share" style="width:{:.0}px"></span>{:.0}%</td></tr>"#,
+            c.share_of_growth,
+            c.share_of_growth * 80.0,
+            c.share_of_growth * 100.0
+        )?;
+    }
+    writeln!(out, "</tbody></table>")?;
+    let rows: Vec<(String, i64)> =
+        r.categories.iter().filter(|c| c.delta != 0).map(|c| (c.name.clone(), c.delta)).collect();
+    writeln!(out, r#"<div class="charts">"#)?;
+    delta_bars(out, &rows, u, "Change per category, base → new")?;
+    writeln!(out, "</div></section>")?;
+
+    if !r.signatures.is_empty() {
+        writeln!(out, r#"<section id="signatures"><h2>Known leak signatures</h2>"#)?;
+        writeln!(
+            out,
+            r#"<table class="sortable" id="t-signatures"><thead><tr><th class="num">delta</th><th>signature</th><th>affected</th><th>fixed in</th><th>advice</th></tr></thead><tbody>"#
+        )?;
+        for s in &r.signatures {
+            writeln!(
+                out,
+                "<tr>{}<td><b>{}</b><br><code>{}</code>{}</td><td>{}</td><td>{}</td><td>{}{}</td></tr>",
+                delta_td(s.delta, u),
+                esc(&s.title),
+                esc(&s.id),
+                if s.delta > 0 { "" } else { " (present, not growing)" },
+                esc(&s.affected),
+                esc(&s.fixed_in),
+                esc(&s.advice),
+                if s.references.is_empty() { String::new() } else { format!(" ({})", esc(&s.references.join(", "))) }
+            )?;
+        }
+        writeln!(out, "</tbody></table></section>")?;
+    }
+
+    writeln!(out, r#"<section id="sites"><h2>Top growing sites</h2>"#)?;
+    if r.sites.is_empty() {
+        writeln!(out, "<p>Nothing grew.</p>")?;
+    } else {
+        sites_table(out, "t-sites", &r.sites, u)?;
+    }
+    if let Some(h) = &r.unattributed_hint {
+        writeln!(
+            out,
+            "<p>Unattributed: {:.0}% of unattributed growth ({}) flows through <code>{}</code>.</p>",
+            h.share * 100.0,
+            esc(&signed(h.delta, u)),
+            esc(&h.frame)
+        )?;
+    }
+    writeln!(out, "</section>")?;
+
+    flame_section(out, folded, u, &format!("{} → {}", r.base.file, r.new.file))?;
+
+    if !r.growth_paths.is_empty() {
+        writeln!(
+            out,
+            r#"<section id="paths"><h2>Heaviest growth paths</h2><p class="note">Retention graph, root to leaf.</p><ol>"#
+        )?;
+        for p in &r.growth_paths {
+            let names: Vec<String> = p.frames.iter().map(|f| format!("<code>{}</code>", esc(&f.name))).collect();
+            writeln!(out, r#"<li><span class="pos">{}</span>: {}</li>"#, esc(&signed(p.delta, u)), names.join(" → "))?;
+        }
+        writeln!(out, "</ol></section>")?;
+    }
+
+    if !r.shrank.is_empty() {
+        writeln!(out, r#"<section id="shrank"><h2>Shrank</h2>"#)?;
+        sites_table(out, "t-shrank", &r.shrank, u)?;
+        writeln!(out, "</section>")?;
+    }
+
+    writeln!(
+        out,
+        r#"<section id="functions"><h2>Functions</h2><p class="note">{} of {} changed functions, by |flat Δ|, as <code>go tool pprof -top -base</code>.</p>"#,
+        r.functions.len(),
+        r.functions_total
+    )?;
+    writeln!(
+        out,
+        r#"<table class="sortable" id="t-functions"><thead><tr><th class="num">flat Δ</th><th class="num">cum Δ</th><th class="num">flat new</th><th class="num">cum new</th><th>function</th></tr></thead><tbody>"#
+    )?;
+    for f in &r.functions {
+        writeln!(
+            out,
+            r#"<tr>{}{}{}{}<td class="name"><code>{}</code></td></tr>"#,
+            delta_td(f.flat_delta, u),
+            delta_td(f.cum_delta, u),
+            val_td(f.flat_new, u),
+            val_td(f.cum_new, u),
+            esc(&f.name)
+        )?;
+    }
+    writeln!(out, "</tbody></table></section>")?;
+    foot(out)
+}
+
+fn slope(s: &Series, unit: &str) -> String {
+    match s.slope_per_hour {
+        Some(h) => format!("{}/h", signed(h as i64, unit)),
+        None => format!("{}/snapshot", signed(s.slope_per_snapshot as i64, unit)),
+    }
+}
+
+/// The first → last diff shown in a trend report: its report (for the
+/// sites with their stacks) and folded stacks (for the flame graph).
+pub struct TrendDiff<'a> {
+    /// The diff report of the first and last analysed snapshots.
+    pub report: &'a DiffReport,
+    /// Its folded stacks.
+    pub folded: &'a [Folded],
+}
+
+/// Writes the HTML report of a trend, with the diff of its first and last
+/// analysed snapshots when given.
+pub fn trend(r: &TrendReport, first_last: Option<TrendDiff<'_>>, out: &mut dyn Write) -> io::Result<()> {
+    let u = r.sample_type.unit.as_str();
+    let n = r.analyzed.1 - r.analyzed.0 + 1;
+    head(out, &format!("leakscope trend: {} snapshots ({})", r.snapshots.len(), r.sample_type.name))?;
+    writeln!(out, "<header><h1>Leak trend report</h1>")?;
+    let first = &r.snapshots[r.analyzed.0];
+    let last = &r.snapshots[r.analyzed.1];
+    writeln!(out, r#"<table class="meta"><tbody>"#)?;
+    for (k, s) in [("first", first), ("last", last)] {
+        writeln!(
+            out,
+            "<tr><td>{k}</td><td><code>{}</code></td><td>{}</td><td>total {}</td></tr>",
+            esc(&s.file),
+            esc(&when(s.time_nanos)),
+            esc(&units::human(s.total, u))
+        )?;
+    }
+    writeln!(out, "</tbody></table>")?;
+    writeln!(
+        out,
+        r#"<p class="meta">{} snapshots, ordered by {}; {} analysed{}. Sample type <code>{}</code>; change {}.</p></header>"#,
+        r.snapshots.len(),
+        esc(r.ordered_by),
+        n,
+        r.interval_seconds.map_or(String::new(), |s| format!(" over {}", esc(&units::duration_ns((s * 1e9) as i64)))),
+        esc(&r.sample_type.name),
+        esc(&signed(r.total_delta, u))
+    )?;
+    writeln!(out, "<h2>Verdict</h2>")?;
+    verdict(out, r.verdict.leak, r.verdict.confidence, &r.verdict.headline, &r.verdict.reasons, &r.next_steps)?;
+
+    // Charts: the total, then one per category.
+    let (x_start, x_end) = match r.interval_seconds {
+        Some(s) => ("0".to_string(), format!("+{}", units::duration_ns((s * 1e9) as i64))),
+        None => (format!("snapshot {}", r.analyzed.0 + 1), format!("snapshot {}", r.analyzed.1 + 1)),
+    };
+    writeln!(out, r#"<section id="trends"><h2>Trend per category over snapshots</h2><div class="charts">"#)?;
+    let mut s = String::new();
+    let _ = line_chart(
+        &mut s,
+        &format!("total ({}, {})", shape_name(r.total.shape), slope(&r.total, u)),
+        &r.total.values,
+        (&x_start, &x_end),
+        u,
+        "#333",
+    );
+    for c in &r.categories {
+        let colour = if c.suspect {
+            "#d32f2f"
+        } else if c.delta < 0 {
+            "#1e88e5"
+        } else {
+            "#6d7a88"
+        };
+        let _ = line_chart(
+            &mut s,
+            &format!("{}{} ({})", c.name, if c.suspect { " [leaking]" } else { "" }, signed(c.delta, u)),
+            &c.series.values,
+            (&x_start, &x_end),
+            u,
+            colour,
+        );
+    }
+    writeln!(out, "{s}</div></section>")?;
+
+    writeln!(out, r#"<section id="categories"><h2>Categories</h2>"#)?;
+    writeln!(
+        out,
+        r#"<table class="sortable" id="t-categories"><thead><tr><th>category</th><th class="num">first</th><th class="num">last</th><th class="num">growth</th><th>shape</th><th class="num">slope</th><th class="num">Mann-Kendall p</th></tr></thead><tbody>"#
+    )?;
+    for c in &r.categories {
+        writeln!(
+            out,
+            r#"<tr{}><td>{}{}</td>{}{}{}<td>{}</td><td class="num" data-v="{}">{}</td><td class="num" data-v="{p}">{p:.3}</td></tr>"#,
+            if c.suspect { r#" class="suspect""# } else { "" },
+            esc(&c.name),
+            if c.suspect { r#"<span class="tag">leaking</span>"# } else { "" },
+            val_td(c.series.values.first().copied().unwrap_or(0), u),
+            val_td(c.series.values.last().copied().unwrap_or(0), u),
+            delta_td(c.delta, u),
+            esc(shape_name(c.series.shape)),
+            c.series.slope_per_hour.unwrap_or(c.series.slope_per_snapshot),
+            esc(&slope(&c.series, u)),
+            p = c.series.mann_kendall_p
+        )?;
+    }
+    writeln!(out, "</tbody></table></section>")?;
+
+    if !r.sites.is_empty() {
+        writeln!(out, r#"<section id="trend-sites"><h2>Growing sites over snapshots</h2>"#)?;
+        writeln!(
+            out,
+            r#"<table class="sortable" id="t-trend-sites"><thead><tr><th class="num">growth</th><th>shape</th><th class="num">slope</th><th>category</th><th>site</th></tr></thead><tbody>"#
+        )?;
+        for st in &r.sites {
+            writeln!(
+                out,
+                r#"<tr>{}<td>{}</td><td class="num" data-v="{}">{}</td><td>{}</td><td class="name"><code>{}</code></td></tr>"#,
+                delta_td(st.delta, u),
+                esc(shape_name(st.series.shape)),
+                st.series.slope_per_hour.unwrap_or(st.series.slope_per_snapshot),
+                esc(&slope(&st.series, u)),
+                esc(&st.category),
+                esc(&st.frame)
+            )?;
+        }
+        writeln!(out, "</tbody></table></section>")?;
+    }
+
+    if let Some(fl) = &first_last {
+        writeln!(
+            out,
+            r#"<section id="sites"><h2>Top growing sites with their stacks</h2><p class="note">From the diff of the first and last analysed snapshots.</p>"#
+        )?;
+        if fl.report.sites.is_empty() {
+            writeln!(out, "<p>Nothing grew.</p>")?;
+        } else {
+            sites_table(out, "t-sites", &fl.report.sites, u)?;
+        }
+        writeln!(out, "</section>")?;
+        flame_section(out, fl.folded, u, &format!("{} → {}", first.file, last.file))?;
+    }
+
+    if let Some(g) = &r.goroutines {
+        writeln!(
+            out,
+            r#"<section id="goroutines"><h2>Goroutines</h2><p>{} goroutine profiles; total {}.</p>"#,
+            g.snapshots,
+            esc(shape_name(g.total.shape))
+        )?;
+        if !g.growing.is_empty() {
+            writeln!(
+                out,
+                r#"<table class="sortable" id="t-goroutines"><thead><tr><th class="num">growth</th><th>category</th><th>frame</th></tr></thead><tbody>"#
+            )?;
+            for grp in &g.growing {
+                writeln!(
+                    out,
+                    r#"<tr>{}<td>{}</td><td class="name"><code>{}</code></td></tr>"#,
+                    delta_td(grp.delta, "count"),
+                    esc(&grp.category),
+                    esc(&grp.frame)
+                )?;
+            }
+            writeln!(out, "</tbody></table>")?;
+        }
+        writeln!(out, "</section>")?;
+    }
+    if let Some(w) = &r.per_work {
+        writeln!(out, r#"<section id="per-work"><h2>Per unit of work</h2><ul>"#)?;
+        if let (Some(n), Some(g)) = (w.reloads, w.growth_per_reload) {
+            writeln!(out, "<li>{} per config reload ({n} reloads)</li>", esc(&signed(g as i64, u)))?;
+        }
+        if let (Some(n), Some(g)) = (w.requests, w.growth_per_1000_requests) {
+            writeln!(out, "<li>{} per 1,000 requests ({n} requests)</li>", esc(&signed(g as i64, u)))?;
+        }
+        writeln!(out, "</ul></section>")?;
+    }
+    if !r.restarts.is_empty() || !r.skipped.is_empty() {
+        writeln!(out, r#"<section id="notes"><h2>Notes</h2><ul>"#)?;
+        if !r.restarts.is_empty() {
+            writeln!(
+                out,
+                "<li>Restarts detected before snapshot(s) {:?}; analysed {}..={}</li>",
+                r.restarts, r.analyzed.0, r.analyzed.1
+            )?;
+        }
+        for s in &r.skipped {
+            writeln!(out, "<li>skipped: {}</li>", esc(s))?;
+        }
+        writeln!(out, "</ul></section>")?;
+    }
+    foot(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes() {
+        assert_eq!(esc(r#"<a href="x">&'"#), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+    }
+
+    #[test]
+    fn chart_is_svg() {
+        let mut s = String::new();
+        line_chart(&mut s, "a<b", &[1, 5, 3], ("0 h", "1 h"), "bytes", "#000").unwrap();
+        assert!(s.starts_with("<svg") && s.ends_with("</svg>"));
+        assert!(s.contains("a&lt;b") && s.contains("<polyline"));
+    }
+}

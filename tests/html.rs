@@ -1,0 +1,297 @@
+//! `--format html`: a self-contained page (checked as text), and a
+//! headless Chromium that opens it and must render it without errors.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn scenario(name: &str) -> (PathBuf, PathBuf) {
+    let d = root().join("testdata/leaks").join(name);
+    (d.join("00-heap.pb.gz"), d.join("05-heap.pb.gz"))
+}
+
+fn html_of(args: &[&str]) -> String {
+    let o = leakscope(args);
+    assert!(o.status.success(), "leakscope {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).expect("UTF-8 HTML")
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+}
+
+/// Nothing in the page may load from elsewhere.
+fn assert_self_contained(html: &str) {
+    let lower = html.to_ascii_lowercase();
+    for bad in ["<link", "@import", "url(http", "url(//", "src=\"http", "src='http", "src=\"//", "<iframe", "<img"] {
+        assert!(!lower.contains(bad), "the page loads something from outside: {bad}");
+    }
+    // src/href attributes of tags (escaped text has no raw `<`).
+    let re = regex::Regex::new(r#"(?i)<[a-z][^<>]*?\s(?:src|href|xlink:href)\s*=\s*["']?([^"'\s>]+)"#).unwrap();
+    for c in re.captures_iter(html) {
+        let url = &c[1];
+        assert!(url.starts_with('#') || url.starts_with("data:"), "external reference {url}");
+    }
+    assert!(html.len() < 4 << 20, "page is {} bytes", html.len());
+}
+
+#[test]
+fn diff_html_is_self_contained_and_complete() {
+    let (b, n) = scenario("config-reload");
+    let html = html_of(&["diff", "--format", "html", s(&b), s(&n)]);
+    let doc = leakscope_json(&["diff", "--format", "json", s(&b), s(&n)]);
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.trim_end().ends_with("</html>"));
+    assert_self_contained(&html);
+    // verdict, reasons, next steps
+    assert!(html.contains(&esc(doc["verdict"]["headline"].as_str().unwrap())));
+    for r in doc["verdict"]["reasons"].as_array().unwrap() {
+        assert!(html.contains(&esc(r.as_str().unwrap())), "reason {r}");
+    }
+    for st in doc["next_steps"].as_array().unwrap() {
+        assert!(html.contains(&esc(st.as_str().unwrap())));
+    }
+    // category table, sites with stacks, signatures, functions
+    assert!(html.contains(r#"id="t-categories""#));
+    for c in doc["categories"].as_array().unwrap() {
+        assert!(html.contains(&format!("<td>{}", esc(c["name"].as_str().unwrap()))));
+    }
+    for site in doc["sites"].as_array().unwrap() {
+        assert!(html.contains(&esc(site["frame"].as_str().unwrap())));
+    }
+    assert!(html.contains("<details><summary>"), "stacks are in <details>");
+    assert!(html.contains("traefik-11423-logrus-writer-per-proxy"));
+    for f in doc["functions"].as_array().unwrap() {
+        assert!(html.contains(&esc(f["name"].as_str().unwrap())));
+    }
+    // charts and the differential flame graph, inline
+    assert!(html.contains(r#"<svg class="chart""#));
+    assert!(html.contains(r#"<svg id="flamegraph""#));
+    assert!(html.contains(r#"id="frames""#), "inferno's frames");
+    assert!(html.contains("rgb(255,"), "growth frames are red");
+    // sorting and filtering are scripted in the page, tables are server-side
+    assert!(html.contains(r#"class="sortable""#) && html.contains("sortBy"));
+}
+
+#[test]
+fn untrusted_names_are_escaped() {
+    // A category name and signature text from a rules file, shown as text.
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        r#"
+[[category]]
+name = "<script>alert(1)</script>"
+description = "x"
+patterns = ['^github\.com/gorilla/mux\.']
+
+[[signature]]
+id = "sig-<b>&"
+title = "<img src=x onerror=alert(2)>"
+category = "<script>alert(1)</script>"
+fixed_in = "\"quoted\""
+affected = "all"
+advice = "</td></tr></table><script>alert(3)</script>"
+references = []
+all = ['^github\.com/gorilla/mux\.newRouteRegexp$']
+"#,
+    )
+    .unwrap();
+    let (b, n) = scenario("config-reload");
+    let html = html_of(&["diff", "--format", "html", "--rules", s(&rules), s(&b), s(&n)]);
+    assert!(!html.contains("<script>alert"), "unescaped script from a rules file");
+    assert!(!html.contains("<img src=x"));
+    assert!(!html.contains("</td></tr></table><script>"));
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(html.contains("sig-&lt;b&gt;&amp;"));
+    assert_self_contained(&html);
+}
+
+#[test]
+fn trend_html_has_a_chart_per_category() {
+    let dir = root().join("testdata/leaks/metrics");
+    let html = html_of(&["trend", "--format", "html", s(&dir)]);
+    let doc = leakscope_json(&["trend", "--format", "json", s(&dir)]);
+    assert_self_contained(&html);
+    assert!(html.contains(&esc(doc["verdict"]["headline"].as_str().unwrap())));
+    let cats = doc["categories"].as_array().unwrap();
+    assert!(!cats.is_empty());
+    // one line chart for the total and one per category
+    assert_eq!(html.matches("<polyline").count(), cats.len() + 1);
+    for c in cats {
+        assert!(html.contains(&format!(r#"aria-label="{}"#, esc(c["name"].as_str().unwrap()))));
+    }
+    // the first -> last diff: stacks and the differential flame graph
+    assert!(html.contains(r#"<svg id="flamegraph""#));
+    assert!(html.contains("<details><summary>"));
+    // `diff` with more than two snapshots is `trend`, in HTML too
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with("-heap.pb.gz"))
+        .collect();
+    files.sort();
+    let mut args = vec!["diff", "--format", "html"];
+    args.extend(files.iter().map(|p| s(p)));
+    assert!(html_of(&args).contains("Leak trend report"));
+}
+
+/// A Chromium-family browser, if one is installed.
+fn browser() -> Option<PathBuf> {
+    for c in ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"] {
+        if Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()) {
+            return Some(PathBuf::from(c));
+        }
+    }
+    assert!(!in_ci(), "CI=true but no chromium: .ci/run installs Debian's chromium for the browser test");
+    visible("SKIPPED: no chromium/chromium-browser/google-chrome; the HTML browser test needs one");
+    None
+}
+
+/// Runs the browser headless with `args` on `url`, with a time limit.
+fn headless(browser: &Path, profile: &Path, args: &[&str], url: &str) -> std::process::Output {
+    let mut child = Command::new(browser)
+        .args([
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--disable-extensions",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--virtual-time-budget=5000",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the browser");
+    // Read both pipes on threads so a chatty browser cannot block.
+    let mut so = child.stdout.take().unwrap();
+    let mut se = child.stderr.take().unwrap();
+    let t1 = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        std::io::Read::read_to_end(&mut so, &mut v).ok();
+        v
+    });
+    let t2 = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        std::io::Read::read_to_end(&mut se, &mut v).ok();
+        v
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if start.elapsed() > Duration::from_secs(120) {
+            child.kill().ok();
+            panic!("the browser did not finish in 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    std::process::Output { status, stdout: t1.join().unwrap(), stderr: t2.join().unwrap() }
+}
+
+/// Console messages from the page, from Chromium's log
+/// (`INFO:CONSOLE:LINE] "message", source: file:///…`). The report logs
+/// nothing, so any message is a failure; so is any uncaught exception.
+fn page_errors(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .filter(|l| (l.contains(":CONSOLE") && l.contains("source: file://")) || l.contains("Uncaught"))
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn browser_renders_the_report() {
+    let Some(browser) = browser() else { return };
+    let (b, n) = scenario("config-reload");
+    let html = html_of(&["diff", "--format", "html", s(&b), s(&n)]);
+    let doc = leakscope_json(&["diff", "--format", "json", s(&b), s(&n)]);
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    std::fs::write(&page, &html).unwrap();
+    let url = format!("file://{}", page.display());
+    let profile = dir.path().join("chromium-profile");
+
+    // The DOM after scripts ran.
+    let o = headless(&browser, &profile, &["--dump-dom"], &url);
+    let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(o.status.success(), "chromium --dump-dom failed: {stderr}");
+    let dom = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(dom.contains("</html>"), "no DOM dumped; stderr: {stderr}");
+    // The page's scripts ran to the end and recorded no error.
+    assert!(dom.contains(r#"data-js="ready""#), "the page script did not finish; stderr: {stderr}");
+    assert!(dom.contains(r#"data-js-errors="0""#), "script errors in the page: {}", error_text(&dom));
+    let errs = page_errors(&stderr);
+    assert!(errs.is_empty(), "console errors:\n{}", errs.join("\n"));
+    // The verdict and the top category are there.
+    let headline = doc["verdict"]["headline"].as_str().unwrap();
+    assert!(dom.contains(&esc(headline)), "verdict headline not rendered");
+    let top = doc["verdict"]["category"].as_str().expect("config-reload is a leak");
+    assert_eq!(top, "config-reload");
+    assert!(dom.contains(&format!("<td>{top}")), "top category not in the rendered table");
+    // The flame graph is in the DOM, initialised by its script (inferno's
+    // init() fills in the frames' total and sets up the details line).
+    assert!(dom.contains(r#"<svg id="flamegraph""#), "no flame graph svg");
+    assert!(dom.contains(r#"id="frames""#) && dom.contains("fg:w="));
+    // The filter boxes were added by the script.
+    assert!(dom.contains(r#"class="filter""#));
+
+    // A screenshot, kept as a test artifact (not committed).
+    let shot = root().join("target/leakscope-html-screenshot.png");
+    std::fs::create_dir_all(shot.parent().unwrap()).unwrap();
+    let _ = std::fs::remove_file(&shot);
+    let o =
+        headless(&browser, &profile, &[&format!("--screenshot={}", shot.display()), "--window-size=1280,2600"], &url);
+    assert!(o.status.success(), "chromium --screenshot failed: {}", String::from_utf8_lossy(&o.stderr));
+    let png = std::fs::read(&shot).expect("screenshot written");
+    assert!(png.starts_with(b"\x89PNG") && png.len() > 20_000, "screenshot is {} bytes", png.len());
+    let errs = page_errors(&String::from_utf8_lossy(&o.stderr));
+    assert!(errs.is_empty(), "console errors:\n{}", errs.join("\n"));
+    visible(&format!("browser test: rendered without errors; screenshot {}", shot.display()));
+}
+
+fn error_text(dom: &str) -> String {
+    let start = dom.find(r#"id="js-errors""#).unwrap_or(0);
+    dom[start..].chars().take(600).collect()
+}
+
+#[test]
+fn browser_catches_errors_in_the_page() {
+    // The error capture the browser test relies on does see a thrown error.
+    let Some(browser) = browser() else { return };
+    let (b, n) = scenario("metrics");
+    let html = html_of(&["diff", "--format", "html", s(&b), s(&n)]);
+    let broken = html.replacen("</body>", "<script>undefinedFunctionForTheTest();</script></body>", 1);
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("broken.html");
+    std::fs::write(&page, broken).unwrap();
+    let o = headless(&browser, &dir.path().join("p"), &["--dump-dom"], &format!("file://{}", page.display()));
+    let dom = String::from_utf8_lossy(&o.stdout);
+    assert!(dom.contains(r#"data-js-errors="1""#), "the error went unnoticed");
+    assert!(dom.contains("undefinedFunctionForTheTest"));
+    // Chromium's log has it too, where the browser test looks.
+    let errs = page_errors(&String::from_utf8_lossy(&o.stderr));
+    assert!(errs.iter().any(|e| e.contains("undefinedFunctionForTheTest")), "not in the log: {errs:?}");
+}
