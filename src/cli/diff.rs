@@ -1,13 +1,14 @@
 //! `leakscope diff BASE NEW`: the leak report.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context};
 use clap::Args;
 
-use crate::attribute::{RuleSet, UNATTRIBUTED};
+use super::gates::{use_color, Gates, Outcome};
+use crate::attribute::RuleSet;
 use crate::diff::{self, Options};
 use crate::flame;
 use crate::graph::Granularity;
@@ -15,7 +16,6 @@ use crate::pprof::{self, encode};
 use crate::profile::Profile;
 use crate::report::diff::{build, Options as ReportOptions};
 use crate::report::render::{self, Style};
-use crate::report::units;
 use crate::report::{dot, html};
 
 /// Output formats of `diff`.
@@ -80,16 +80,9 @@ pub struct DiffArgs {
     /// Growth must also be at least this percentage of the base total.
     #[arg(long, value_name = "PCT", default_value_t = 10.0)]
     pub min_growth_pct: f64,
-    /// Exit 1 when the total grows by more than SIZE (e.g. 50MiB).
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    pub fail_on_growth: Option<i64>,
-    /// Exit 1 when category NAME grows by more than SIZE (default: the
-    /// verdict's absolute threshold). Repeatable.
-    #[arg(long, value_name = "NAME[:SIZE]")]
-    pub fail_on_category: Vec<String>,
-    /// Exit 1 when the verdict is a leak.
-    #[arg(long)]
-    pub fail_on_leak: bool,
+    /// Exit-code gates.
+    #[command(flatten)]
+    pub gates: Gates,
     /// Also write the diff as a gzip pprof profile that `go tool pprof`
     /// opens: NEW's samples, plus BASE's negated and labelled
     /// pprof::base=true, as `go tool pprof -diff_base` builds it.
@@ -139,9 +132,7 @@ pub(crate) fn run(a: DiffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
             rules: a.rules,
             min_growth: a.min_growth,
             min_growth_pct: a.min_growth_pct,
-            fail_on_growth: a.fail_on_growth,
-            fail_on_category: a.fail_on_category,
-            fail_on_leak: a.fail_on_leak,
+            gates: a.gates,
         };
         return super::trend::run(t, out);
     }
@@ -149,18 +140,7 @@ pub(crate) fn run(a: DiffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
         bail!("only one input can be read from stdin ('-')");
     }
     let rules = RuleSet::load(a.rules.as_deref()).map_err(|e| anyhow!("rules: {e}"))?;
-    let mut fail_cats = Vec::new();
-    for spec in &a.fail_on_category {
-        let (name, size) = match spec.split_once(':') {
-            Some((n, s)) => (n, Some(parse_size(s).map_err(|e| anyhow!("--fail-on-category {spec}: {e}"))?)),
-            None => (spec.as_str(), None),
-        };
-        if name != UNATTRIBUTED && rules.category_index(name).is_none() {
-            let known: Vec<&str> = rules.category_names().collect();
-            bail!("--fail-on-category: unknown category {name:?} (known: {}, {UNATTRIBUTED})", known.join(", "));
-        }
-        fail_cats.push((name.to_string(), size));
-    }
+    let gates = a.gates.validate(&rules)?;
 
     let (b, n) = rayon::join(|| pprof::read_path(&a.files[0]), || pprof::read_path(&a.files[1]));
     let (base, new) = (b?, n?);
@@ -206,53 +186,19 @@ pub(crate) fn run(a: DiffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
             let title = format!("{} → {} ({name})", ro.base_file, ro.new_file);
             dot::write(&d, t, &rules, &dot::Options { nodecount: a.nodecount, title }, out)?
         }
-        DiffFormat::Text => {
-            let color = match a.color {
-                Color::Always => true,
-                Color::Never => false,
-                Color::Auto => {
-                    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                }
-            };
-            render::text(&report, Style { color }, out)?
-        }
+        DiffFormat::Text => render::text(&report, Style { color: use_color(a.color) }, out)?,
     }
     out.flush().context("writing the report")?;
 
     // Gates for soak tests and CI.
-    let unit = report.sample_type.unit.as_str();
-    let mut failed = Vec::new();
-    if let Some(limit) = a.fail_on_growth {
-        if report.total_delta > limit {
-            failed.push(format!(
-                "total growth {} exceeds --fail-on-growth {}",
-                units::human(report.total_delta, unit),
-                units::human(limit, unit)
-            ));
-        }
-    }
-    for (name, size) in &fail_cats {
-        let limit = size.unwrap_or(report.thresholds.min_growth);
-        let delta = report.categories.iter().find(|c| &c.name == name).map_or(0, |c| c.delta);
-        if delta > limit {
-            failed.push(format!(
-                "category {name} grew {} (limit {})",
-                units::human(delta, unit),
-                units::human(limit, unit)
-            ));
-        }
-    }
-    if a.fail_on_leak && report.verdict.leak {
-        failed.push("the verdict is a leak (--fail-on-leak)".to_string());
-    }
-    if failed.is_empty() {
-        Ok(ExitCode::SUCCESS)
-    } else {
-        for f in failed {
-            eprintln!("leakscope: {f}");
-        }
-        Ok(ExitCode::from(1))
-    }
+    let category_delta = |n: &str| report.categories.iter().find(|c| c.name == n).map_or(0, |c| c.delta);
+    Ok(gates.exit_code(&Outcome {
+        total_delta: report.total_delta,
+        unit: &report.sample_type.unit,
+        min_growth: report.thresholds.min_growth,
+        leak: report.verdict.leak,
+        category_delta: &category_delta,
+    }))
 }
 
 /// Writes `--output-pprof`: the diff as one gzip pprof profile.

@@ -3,6 +3,7 @@
 mod capture;
 pub mod diff;
 mod flamegraph;
+mod gates;
 mod info;
 mod rules;
 mod top;

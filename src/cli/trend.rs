@@ -1,16 +1,17 @@
 //! `leakscope trend DIR|FILES…`: judge the trend over many snapshots.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{anyhow, bail};
+use anyhow::anyhow;
 use clap::Args;
 
 use super::diff::{parse_size, Color, DiffFormat};
-use crate::attribute::{RuleSet, UNATTRIBUTED};
+use super::gates::{use_color, Gates, Outcome};
+use crate::attribute::RuleSet;
 use crate::report::render::Style;
-use crate::report::{trend as render, units};
+use crate::report::trend as render;
 use crate::trend::{self, Options};
 
 /// Arguments of `leakscope trend`.
@@ -42,30 +43,14 @@ pub struct TrendArgs {
     /// Growth must also be at least this percentage of the first snapshot.
     #[arg(long, value_name = "PCT", default_value_t = 10.0)]
     pub min_growth_pct: f64,
-    /// Exit 1 when the total grows by more than SIZE over the analysed snapshots.
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    pub fail_on_growth: Option<i64>,
-    /// Exit 1 when category NAME grows by more than SIZE (default: the absolute threshold).
-    #[arg(long, value_name = "NAME[:SIZE]")]
-    pub fail_on_category: Vec<String>,
-    /// Exit 1 when the verdict is a leak.
-    #[arg(long)]
-    pub fail_on_leak: bool,
+    /// Exit-code gates.
+    #[command(flatten)]
+    pub gates: Gates,
 }
 
 pub(crate) fn run(a: TrendArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let rules = RuleSet::load(a.rules.as_deref()).map_err(|e| anyhow!("rules: {e}"))?;
-    let mut fail_cats = Vec::new();
-    for spec in &a.fail_on_category {
-        let (name, size) = match spec.split_once(':') {
-            Some((n, s)) => (n, Some(parse_size(s).map_err(|e| anyhow!("--fail-on-category {spec}: {e}"))?)),
-            None => (spec.as_str(), None),
-        };
-        if name != UNATTRIBUTED && rules.category_index(name).is_none() {
-            bail!("--fail-on-category: unknown category {name:?}");
-        }
-        fail_cats.push((name.to_string(), size));
-    }
+    let gates = a.gates.validate(&rules)?;
     let o = Options {
         min_growth: a.min_growth,
         min_growth_ratio: a.min_growth_pct / 100.0,
@@ -79,48 +64,17 @@ pub(crate) fn run(a: TrendArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode>
         DiffFormat::Html => super::flamegraph::trend_html(&r, &rules, &o, out)?,
         DiffFormat::Dot => super::flamegraph::trend_dot(&r, &rules, a.nodecount, out)?,
         DiffFormat::Text => {
-            let color = match a.color {
-                Color::Always => true,
-                Color::Never => false,
-                Color::Auto => {
-                    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                }
-            };
+            let color = use_color(a.color);
             render::text(&r, Style { color }, out)?
         }
     }
     out.flush()?;
-    let unit = r.sample_type.unit.as_str();
-    let mut failed = Vec::new();
-    if let Some(limit) = a.fail_on_growth {
-        if r.total_delta > limit {
-            failed.push(format!(
-                "total growth {} exceeds --fail-on-growth {}",
-                units::human(r.total_delta, unit),
-                units::human(limit, unit)
-            ));
-        }
-    }
-    for (name, size) in &fail_cats {
-        let limit = size.unwrap_or(r.min_growth);
-        let delta = r.categories.iter().find(|c| &c.name == name).map_or(0, |c| c.delta);
-        if delta > limit {
-            failed.push(format!(
-                "category {name} grew {} (limit {})",
-                units::human(delta, unit),
-                units::human(limit, unit)
-            ));
-        }
-    }
-    if a.fail_on_leak && r.verdict.leak {
-        failed.push("the verdict is a leak (--fail-on-leak)".to_string());
-    }
-    if failed.is_empty() {
-        Ok(ExitCode::SUCCESS)
-    } else {
-        for f in failed {
-            eprintln!("leakscope: {f}");
-        }
-        Ok(ExitCode::from(1))
-    }
+    let category_delta = |n: &str| r.categories.iter().find(|c| c.name == n).map_or(0, |c| c.delta);
+    Ok(gates.exit_code(&Outcome {
+        total_delta: r.total_delta,
+        unit: &r.sample_type.unit,
+        min_growth: r.min_growth,
+        leak: r.verdict.leak,
+        category_delta: &category_delta,
+    }))
 }
