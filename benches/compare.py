@@ -51,6 +51,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--scale", type=int, nargs="*", default=[1])
     ap.add_argument("--no-pprof", action="store_true", help="skip go tool pprof (slow at large scales)")
+    ap.add_argument("--diff", action="store_true", help="also time diff of a pair against pprof -top -base and parallel gzip -dc")
     a = ap.parse_args()
 
     subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "leakscope", "--example", "synth"],
@@ -85,6 +86,31 @@ def main():
             print(f"| `{r['name']}` | {r['median'] * 1000:.0f} ms | {r['rss'] / 2**20:.0f} MiB "
                   f"| {r['median'] / floor:.2f} | {vs_pp} |")
         print()
+        if a.diff:
+            g = os.path.join(DATA, f"synth-{k}x-later.pb.gz")
+            if not os.path.exists(g):
+                # same process, another snapshot: same stacks, other values, one site in 64 grown 1.5x
+                subprocess.run([synth, g, str(k), "1", "1.5"], check=True)
+            both = ["sh", "-c", f"gzip -dc {f} >/dev/null & gzip -dc {g} >/dev/null; wait"]
+            rows = [
+                measure("gzip -dc A & gzip -dc B (floor)", both, a.runs),
+                measure("leakscope diff --format json A B", [ls, "diff", "--format", "json", f, g], a.runs),
+                measure("leakscope diff A B (text)", [ls, "diff", "--color", "never", f, g], a.runs),
+            ]
+            if not a.no_pprof:
+                rows.append(measure("go tool pprof -symbolize=none -top -base A B",
+                                    [go, "tool", "pprof", "-symbolize=none", "-top", "-base", f, g], a.runs))
+            floor = rows[0]["median"]
+            pp = next((r for r in rows if r["name"].startswith("go tool pprof")), None)
+            print(f"### diff of synth-{k}x pair\n")
+            print("| command | median wall | peak RSS | × parallel gzip -dc | pprof ÷ this |")
+            print("|---|---:|---:|---:|---:|")
+            for r in rows:
+                vs_pp = f"{pp['median'] / r['median']:.1f}×" if pp else "n/a"
+                rss_pp = f", RSS 1/{pp['rss'] / r['rss']:.0f}" if pp and r is not pp else ""
+                print(f"| `{r['name']}` | {r['median'] * 1000:.0f} ms | {r['rss'] / 2**20:.0f} MiB "
+                      f"| {r['median'] / floor:.2f} | {vs_pp}{rss_pp} |")
+            print()
 
 
 if __name__ == "__main__":

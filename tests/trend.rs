@@ -56,6 +56,9 @@ fn scenarios_trend_verdicts() {
             assert_eq!(c["objects"]["values"].as_array().unwrap().len(), 6, "inuse_objects series too");
         }
         assert_eq!(doc["total_objects"]["values"].as_array().unwrap().len(), 6);
+        for s in doc["sites"].as_array().unwrap() {
+            assert_eq!(s["objects"]["values"].as_array().unwrap().len(), 6, "site inuse_objects series");
+        }
         // /metrics scrapes beside the snapshots give growth per unit of work.
         assert!(doc["per_work"]["reloads"].as_f64().unwrap() > 0.0, "{s}");
         assert!(doc["per_work"]["requests"].as_f64().unwrap() > 0.0, "{s}");
@@ -86,6 +89,21 @@ fn order_comes_from_profile_time_not_argument_order() {
     assert_eq!(forward["ordered_by"], "time");
     assert_eq!(forward["total"], backward["total"]);
     assert_eq!(forward["verdict"], backward["verdict"]);
+}
+
+#[test]
+fn names_that_disagree_with_times_are_reported() {
+    // Copy the snapshots under names whose order is the reverse of time.
+    let tmp = tempfile::tempdir().unwrap();
+    let files = heaps("metrics");
+    let n = files.len();
+    for (i, f) in files.iter().enumerate() {
+        std::fs::copy(f, tmp.path().join(format!("{:02}-heap.pb.gz", n - 1 - i))).unwrap();
+    }
+    let doc = trend_json(&[tmp.path().to_str().unwrap()]);
+    assert_eq!(doc["ordered_by"], "time");
+    assert_eq!(doc["verdict"]["leak"], true, "still judged in time order");
+    assert!(doc["verdict"]["reasons"].to_string().contains("do not follow their file names"));
 }
 
 #[test]

@@ -95,6 +95,8 @@ pub struct SiteSeries {
     pub delta: i64,
     /// The series.
     pub series: Series,
+    /// The site's inuse_objects series (heap profiles).
+    pub objects: Option<Series>,
 }
 
 /// Growth per unit of work, from /metrics scrapes.
@@ -314,7 +316,12 @@ pub fn run(inputs: &[PathBuf], rules: &RuleSet, o: &Options) -> Result<TrendRepo
             "name"
         }
     };
+    let mut by_name: Vec<PathBuf> = heaps.iter().map(|r| r.path.clone()).collect();
+    by_name.sort();
     let ordered_by = by_time(&mut heaps);
+    // Names that sort differently from the profiles' own times: a clock
+    // going backwards, or snapshots of different processes mixed together.
+    let name_order_differs = ordered_by == "time" && heaps.iter().map(|r| &r.path).zip(&by_name).any(|(a, b)| a != b);
     by_time(&mut gors);
 
     // Restarts: alloc_space is cumulative for the life of a process, so a
@@ -386,6 +393,10 @@ pub fn run(inputs: &[PathBuf], rules: &RuleSet, o: &Options) -> Result<TrendRepo
             frame: k.1.clone(),
             delta: *g,
             series: series(seg.iter().map(|r| r.sites.get(k).map_or(0, |v| v.0)).collect(), th, noise),
+            objects: seg[0]
+                .objects
+                .is_some()
+                .then(|| series(seg.iter().map(|r| r.sites.get(k).map_or(0, |v| v.1)).collect(), th, 0.0)),
         })
         .collect();
 
@@ -404,6 +415,11 @@ pub fn run(inputs: &[PathBuf], rules: &RuleSet, o: &Options) -> Result<TrendRepo
     )];
     if let Some(s) = total.slope_per_hour {
         reasons.push(format!("Theil-Sen slope {}/h, Mann-Kendall p = {:.3}", fmt(s as i64), total.mann_kendall_p));
+    }
+    if name_order_differs {
+        reasons.push(
+            "the snapshots' own times do not follow their file names (a clock going backwards, or files from different processes); they are ordered by time".to_string(),
+        );
     }
     if !restarts.is_empty() {
         reasons.push(format!(
