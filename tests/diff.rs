@@ -33,23 +33,6 @@ fn diff_json(base: &Path, new: &Path, extra: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).unwrap()
 }
 
-fn delta_rows(doc: &serde_json::Value) -> Vec<(String, i64, i64)> {
-    let mut rows: Vec<(String, i64, i64)> = doc["functions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["name"].as_str().unwrap().to_string(),
-                r["flat_delta"].as_i64().unwrap(),
-                r["cum_delta"].as_i64().unwrap(),
-            )
-        })
-        .collect();
-    rows.sort();
-    rows
-}
-
 fn check_parity(normalize: bool) {
     let Some(go) = go() else { return };
     let mut failures = Vec::new();

@@ -34,23 +34,6 @@ fn diff_json(base: &Path, new: &Path, extra: &[&str]) -> serde_json::Value {
     leakscope_json(&args)
 }
 
-fn delta_rows(doc: &serde_json::Value) -> Vec<(String, i64, i64)> {
-    let mut rows: Vec<(String, i64, i64)> = doc["functions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["name"].as_str().unwrap().to_string(),
-                r["flat_delta"].as_i64().unwrap(),
-                r["cum_delta"].as_i64().unwrap(),
-            )
-        })
-        .collect();
-    rows.sort();
-    rows
-}
-
 /// Writes `--output-pprof` for a pair and checks `go tool pprof -raw` of it
 /// against our JSON for every sample type.
 fn round_trip(go: &Path, b: &Path, n: &Path, normalize: bool, failures: &mut Vec<String>) -> usize {

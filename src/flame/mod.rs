@@ -219,21 +219,6 @@ pub fn diff_colour(base: i64, new: i64) -> (u8, u8, u8) {
     }
 }
 
-fn xml_escape(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
-    }
-    o
-}
-
 fn signed(v: i64, unit: &str) -> String {
     let h = units::human(v, unit);
     if v > 0 {
@@ -311,7 +296,7 @@ pub fn write_diff_svg(stacks: &[Folded], st: &Style, out: &mut dyn Write) -> io:
         let (r, g, b) = diff_colour(f.base, f.new);
         format!(
             r#"<title>{}</title><rect {}fill="rgb({r},{g},{b})" fg:x="{x}" fg:w="{w}"/>"#,
-            xml_escape(&diff_title(name, f, &st.unit)),
+            crate::report::html::esc(&diff_title(name, f, &st.unit)),
             &c[1]
         )
     });
@@ -331,12 +316,12 @@ fn empty_svg(st: &Style, why: &str, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         r#"<text x="600" y="24" text-anchor="middle" font-family="monospace" font-size="17">{}</text>"#,
-        xml_escape(&st.title)
+        crate::report::html::esc(&st.title)
     )?;
     writeln!(
         out,
         r#"<text x="600" y="48" text-anchor="middle" font-family="monospace" font-size="12">{}</text>"#,
-        xml_escape(why)
+        crate::report::html::esc(why)
     )?;
     writeln!(out, "</svg>")
 }

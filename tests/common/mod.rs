@@ -361,3 +361,21 @@ pub fn json_rows(doc: &serde_json::Value) -> Vec<(String, i64, i64)> {
     rows.sort();
     rows
 }
+
+/// Rows of a `diff --format json` document: (name, flat_delta, cum_delta), sorted.
+pub fn delta_rows(doc: &serde_json::Value) -> Vec<(String, i64, i64)> {
+    let mut rows: Vec<(String, i64, i64)> = doc["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_string(),
+                r["flat_delta"].as_i64().unwrap(),
+                r["cum_delta"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
