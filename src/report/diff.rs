@@ -303,36 +303,46 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
         best: Option<(i64, usize)>,
         worst: Option<(i64, usize)>,
     }
-    let mut sites: std::collections::BTreeMap<(usize, u32, Option<u16>, Option<u32>), Acc> = Default::default();
-    let mut sig_acc: Vec<(i64, i64, bool)> = vec![(0, 0, false); rules.file.signatures.len()];
-    for (s, a) in d.attributions.iter().enumerate() {
-        let (b, n) = (d.base[s * nt + t], d.new[s * nt + t]);
-        if b == 0 && n == 0 {
-            continue;
-        }
-        let frames = d.stacks.get(s);
-        let frame = frames.get(a.frame).copied().unwrap_or(u32::MAX);
-        let c = a.category.map_or(ncat, usize::from);
-        let e = sites.entry((c, frame, a.signature, if a.signature.is_some() { None } else { a.rule })).or_default();
-        e.base += b;
-        e.new += n;
-        if let Some(ot) = objs {
-            e.obj += d.new[s * nt + ot] - d.base[s * nt + ot];
-        }
-        let delta = n - b;
-        if e.best.is_none_or(|(x, _)| delta > x) {
-            e.best = Some((delta, s));
-        }
-        if e.worst.is_none_or(|(x, _)| delta < x) {
-            e.worst = Some((delta, s));
-        }
-        if let Some(si) = a.signature {
-            let acc = &mut sig_acc[si as usize];
-            acc.0 += b;
-            acc.1 += n;
-            acc.2 = true;
-        }
-    }
+    // The retention graph is built on another thread while the sites are
+    // summed: the two are independent passes over the stacks.
+    let (g, (sites, sig_acc)) = rayon::join(
+        || RetentionGraph::build(d, t, |_| true),
+        || {
+            let mut sites: std::collections::BTreeMap<(usize, u32, Option<u16>, Option<u32>), Acc> = Default::default();
+            let mut sig_acc: Vec<(i64, i64, bool)> = vec![(0, 0, false); rules.file.signatures.len()];
+            for (s, a) in d.attributions.iter().enumerate() {
+                let (b, n) = (d.base[s * nt + t], d.new[s * nt + t]);
+                if b == 0 && n == 0 {
+                    continue;
+                }
+                let frames = d.stacks.get(s);
+                let frame = frames.get(a.frame).copied().unwrap_or(u32::MAX);
+                let c = a.category.map_or(ncat, usize::from);
+                let e = sites
+                    .entry((c, frame, a.signature, if a.signature.is_some() { None } else { a.rule }))
+                    .or_default();
+                e.base += b;
+                e.new += n;
+                if let Some(ot) = objs {
+                    e.obj += d.new[s * nt + ot] - d.base[s * nt + ot];
+                }
+                let delta = n - b;
+                if e.best.is_none_or(|(x, _)| delta > x) {
+                    e.best = Some((delta, s));
+                }
+                if e.worst.is_none_or(|(x, _)| delta < x) {
+                    e.worst = Some((delta, s));
+                }
+                if let Some(si) = a.signature {
+                    let acc = &mut sig_acc[si as usize];
+                    acc.0 += b;
+                    acc.1 += n;
+                    acc.2 = true;
+                }
+            }
+            (sites, sig_acc)
+        },
+    );
     let trimmed = |s: usize, decide: usize| -> (Vec<String>, usize) {
         let frames = d.stacks.get(s);
         let mut out = Vec::new();
@@ -414,7 +424,6 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
         .collect();
 
     // Retention graph: growth paths, and who dominates unattributed growth.
-    let g = RetentionGraph::build(d, t, |_| true);
     let growth_paths: Vec<PathRow> = g
         .growth_paths(3)
         .into_iter()
