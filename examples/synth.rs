@@ -8,9 +8,15 @@ fn main() {
         eprintln!("usage: synth OUT.pb.gz [SCALE] [VARIANT] [GROWTH]");
         std::process::exit(2);
     };
-    let scale = args.get(1).map_or(1, |s| s.parse().expect("SCALE is an integer"));
-    let mut spec = leakscope::synth::Spec::scaled(scale);
+    // SCALE multiplies the default 200k samples and 30k functions; it may
+    // be fractional (0.08 gives a profile of about 1 MB).
+    let scale: f64 = args.get(1).map_or(1.0, |s| s.parse().expect("SCALE is a number"));
+    let mut spec = leakscope::synth::Spec::default();
+    spec.samples = ((spec.samples as f64) * scale).round().max(1.0) as usize;
+    spec.functions = ((spec.functions as f64) * scale).round().max(2.0) as usize;
     spec.variant = args.get(2).map_or(0, |s| s.parse().expect("VARIANT is an integer"));
+    // Snapshots of one process an hour apart, so a trend has times.
+    spec.time_nanos += spec.variant as i64 * 3_600_000_000_000;
     spec.growth = args.get(3).map_or(1.0, |s| s.parse().expect("GROWTH is a number"));
     let bytes = leakscope::synth::gzip_bytes(&spec);
     std::fs::write(out, &bytes).expect("write output");

@@ -169,6 +169,7 @@ pub fn profile(spec: &Spec) -> proto::Profile {
         })
         .collect();
     let mut vrng = Rng(spec.seed ^ spec.variant.wrapping_mul(0x2545_f491_4f6c_dd1d) ^ 0xabcdef);
+    let mut v0rng = Rng(spec.seed ^ 0xabcdef);
     for s in 0..spec.samples {
         let root = &roots[rng.below(roots.len())];
         let depth = (root.len() + 1 + rng.below(spec.max_depth.max(root.len() + 1) - root.len())).min(spec.max_depth);
@@ -187,6 +188,13 @@ pub fn profile(spec: &Spec) -> proto::Profile {
         let size = [16i64, 32, 48, 64, 128, 256, 512, 1024, 4096, 32768][rng.below(10)];
         let objs = 1 + vrng.below(4096) as i64;
         let inuse_objs = vrng.below(objs as usize + 1) as i64;
+        // alloc_* count every allocation since the process started, so a
+        // later snapshot (higher variant) of the same process must have
+        // more: grow variant 0's count (drawn in step, so variant 0 itself
+        // is unchanged) rather than drawing a fresh one.
+        let objs0 = 1 + v0rng.below(4096) as i64;
+        let _ = v0rng.below(objs0 as usize + 1);
+        let objs = if spec.variant == 0 { objs } else { objs0 + (spec.variant as i64) * (objs0 / 8 + 1) };
         let factor = if spec.growth != 1.0 && s % 64 == 0 { spec.growth } else { 1.0 };
         let inuse_objs = ((inuse_objs as f64) * factor) as i64;
         p.sample.push(proto::Sample {
