@@ -7,8 +7,7 @@ use std::process::ExitCode;
 use anyhow::{anyhow, bail, Context};
 use clap::Args;
 
-use super::gates::{use_color, Gates, Outcome};
-use crate::attribute::RuleSet;
+use super::gates::{use_color, Gates, Judging, Outcome};
 use crate::diff::{self, Options};
 use crate::flame;
 use crate::graph::Granularity;
@@ -70,16 +69,9 @@ pub struct DiffArgs {
     /// Scale NEW to BASE's total first, as pprof's -normalize.
     #[arg(long)]
     pub normalize: bool,
-    /// Extra or overriding attribution rules (TOML or JSON; see `leakscope rules`).
-    #[arg(long, value_name = "FILE")]
-    pub rules: Option<PathBuf>,
-    /// Growth below this is never called a leak (bytes sample types). The
-    /// sampling noise floor, 4 sampling periods, applies when larger.
-    #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = parse_size)]
-    pub min_growth: i64,
-    /// Growth must also be at least this percentage of the base total.
-    #[arg(long, value_name = "PCT", default_value_t = 10.0)]
-    pub min_growth_pct: f64,
+    /// Rules and verdict thresholds.
+    #[command(flatten)]
+    pub judging: Judging,
     /// Exit-code gates.
     #[command(flatten)]
     pub gates: Gates,
@@ -129,9 +121,7 @@ pub(crate) fn run(a: DiffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
             nodecount: a.nodecount,
             format: a.format,
             color: a.color,
-            rules: a.rules,
-            min_growth: a.min_growth,
-            min_growth_pct: a.min_growth_pct,
+            judging: a.judging,
             gates: a.gates,
         };
         return super::trend::run(t, out);
@@ -139,7 +129,7 @@ pub(crate) fn run(a: DiffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
     if a.files.iter().filter(|f| f.as_os_str() == "-").count() > 1 {
         bail!("only one input can be read from stdin ('-')");
     }
-    let rules = RuleSet::load(a.rules.as_deref()).map_err(|e| anyhow!("rules: {e}"))?;
+    let rules = a.judging.rules()?;
     let gates = a.gates.validate(&rules)?;
 
     let (b, n) = rayon::join(|| pprof::read_path(&a.files[0]), || pprof::read_path(&a.files[1]));
@@ -172,8 +162,8 @@ pub(crate) fn run(a: DiffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
         new_file: a.files[1].display().to_string(),
         sample_type: t,
         nodecount: a.nodecount,
-        min_growth: a.min_growth,
-        min_growth_ratio: a.min_growth_pct / 100.0,
+        min_growth: a.judging.min_growth,
+        min_growth_ratio: a.judging.min_growth_pct / 100.0,
         granularity: a.granularity,
         normalized: a.normalize,
     };

@@ -11,6 +11,29 @@ use super::diff::{parse_size, Color};
 use crate::attribute::{RuleSet, UNATTRIBUTED};
 use crate::report::units;
 
+/// How growth is judged: rules and verdict thresholds, as flags.
+#[derive(Debug, Clone, Args)]
+pub struct Judging {
+    /// Extra or overriding attribution rules (TOML or JSON; see `leakscope rules`).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<std::path::PathBuf>,
+    /// Growth below this is never called a leak (bytes sample types). The
+    /// sampling noise floor, 4 sampling periods, applies when larger.
+    #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = parse_size)]
+    pub min_growth: i64,
+    /// Growth must also be at least this percentage of the base (the first
+    /// snapshot, for a trend).
+    #[arg(long, value_name = "PCT", default_value_t = 10.0)]
+    pub min_growth_pct: f64,
+}
+
+impl Judging {
+    /// The built-in rules merged with `--rules`.
+    pub fn rules(&self) -> anyhow::Result<RuleSet> {
+        RuleSet::load(self.rules.as_deref()).map_err(|e| anyhow!("rules: {e}"))
+    }
+}
+
 /// The gates, as flags.
 #[derive(Debug, Clone, Args)]
 pub struct Gates {

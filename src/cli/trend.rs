@@ -8,8 +8,7 @@ use anyhow::anyhow;
 use clap::Args;
 
 use super::diff::{parse_size, Color, DiffFormat};
-use super::gates::{use_color, Gates, Outcome};
-use crate::attribute::RuleSet;
+use super::gates::{use_color, Gates, Judging, Outcome};
 use crate::report::render::Style;
 use crate::report::trend as render;
 use crate::trend::{self, Options};
@@ -33,27 +32,20 @@ pub struct TrendArgs {
     /// Colour for text output.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
-    /// Extra or overriding attribution rules.
-    #[arg(long, value_name = "FILE")]
-    pub rules: Option<PathBuf>,
-    /// Growth below this is never called a leak (the sampling noise floor,
-    /// 4 sampling periods, applies when larger).
-    #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = parse_size)]
-    pub min_growth: i64,
-    /// Growth must also be at least this percentage of the first snapshot.
-    #[arg(long, value_name = "PCT", default_value_t = 10.0)]
-    pub min_growth_pct: f64,
+    /// Rules and verdict thresholds.
+    #[command(flatten)]
+    pub judging: Judging,
     /// Exit-code gates.
     #[command(flatten)]
     pub gates: Gates,
 }
 
 pub(crate) fn run(a: TrendArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let rules = RuleSet::load(a.rules.as_deref()).map_err(|e| anyhow!("rules: {e}"))?;
+    let rules = a.judging.rules()?;
     let gates = a.gates.validate(&rules)?;
     let o = Options {
-        min_growth: a.min_growth,
-        min_growth_ratio: a.min_growth_pct / 100.0,
+        min_growth: a.judging.min_growth,
+        min_growth_ratio: a.judging.min_growth_pct / 100.0,
         limit: a.limit,
         nodecount: a.nodecount,
     };

@@ -249,12 +249,7 @@ pub fn markdown(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "|---|---|---|---:|")?;
     writeln!(out, "| base | `{}` | {} | {} |", r.base.file, when(r.base.time_nanos), units::human(r.base.total, u))?;
     writeln!(out, "| new | `{}` | {} | {} |", r.new.file, when(r.new.time_nanos), units::human(r.new.total, u))?;
-    if !r.next_steps.is_empty() {
-        writeln!(out, "\n### Next steps\n")?;
-        for (i, s) in r.next_steps.iter().enumerate() {
-            writeln!(out, "{}. {s}", i + 1)?;
-        }
-    }
+    markdown_next_steps(&r.next_steps, out)?;
     writeln!(out, "\n### Categories\n")?;
     writeln!(out, "| category | base | new | delta | share of growth |")?;
     writeln!(out, "|---|---:|---:|---:|---:|")?;
@@ -342,6 +337,17 @@ pub fn markdown(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "|---:|---:|---|")?;
     for f in &r.functions {
         writeln!(out, "| {} | {} | `{}` |", signed(f.flat_delta, u), signed(f.cum_delta, u), md_escape(&f.name))?;
+    }
+    Ok(())
+}
+
+/// The numbered "Next steps" section of a Markdown report.
+pub fn markdown_next_steps(steps: &[String], out: &mut dyn Write) -> io::Result<()> {
+    if !steps.is_empty() {
+        writeln!(out, "\n### Next steps\n")?;
+        for (i, s) in steps.iter().enumerate() {
+            writeln!(out, "{}. {s}", i + 1)?;
+        }
     }
     Ok(())
 }

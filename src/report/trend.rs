@@ -137,12 +137,7 @@ pub fn markdown(r: &TrendReport, out: &mut dyn Write) -> io::Result<()> {
     for reason in &r.verdict.reasons {
         writeln!(out, "- {reason}")?;
     }
-    if !r.next_steps.is_empty() {
-        writeln!(out, "\n### Next steps\n")?;
-        for (i, s) in r.next_steps.iter().enumerate() {
-            writeln!(out, "{}. {s}", i + 1)?;
-        }
-    }
+    super::render::markdown_next_steps(&r.next_steps, out)?;
     writeln!(out, "\n### Categories\n")?;
     writeln!(out, "| category | trend | growth | shape | slope |")?;
     writeln!(out, "|---|---|---:|---|---:|")?;
