@@ -335,6 +335,28 @@ impl Profile {
         self.sample_type_index("inuse_space").or(Some(self.sample_types.len() - 1))
     }
 
+    /// The sample types this profile shares with `other`, matched by name
+    /// in this profile's order, as (index here, index in `other`). A type
+    /// with the same name but another unit is an error: the two cannot be
+    /// compared, as pprof's merge refuses them.
+    pub fn common_sample_types(&self, other: &Profile) -> Result<Vec<(usize, usize)>, String> {
+        let mut out = Vec::new();
+        for i in 0..self.sample_types.len() {
+            let name = self.sample_type_name(i);
+            if let Some(j) = other.sample_type_index(name) {
+                if self.sample_type_unit(i) != other.sample_type_unit(j) {
+                    return Err(format!(
+                        "sample type {name} is in {} in one profile and {} in the other",
+                        self.sample_type_unit(i),
+                        other.sample_type_unit(j)
+                    ));
+                }
+                out.push((i, j));
+            }
+        }
+        Ok(out)
+    }
+
     /// True for a Go heap profile (it has `inuse_space`).
     pub fn is_heap(&self) -> bool {
         self.sample_type_index("inuse_space").is_some()

@@ -185,27 +185,14 @@ pub fn diff_types(
     which: &Types,
 ) -> Result<Diff, String> {
     // Common sample types, matched by name, in BASE's order.
-    let mut bi = Vec::new();
-    let mut ni = Vec::new();
-    for i in 0..base.sample_types.len() {
-        let name = base.sample_type_name(i);
-        if let Types::Only(names) = which {
-            if !names.iter().any(|n| n == name) {
-                continue;
-            }
-        }
-        if let Some(j) = new.sample_type_index(name) {
-            if base.sample_type_unit(i) != new.sample_type_unit(j) {
-                return Err(format!(
-                    "sample type {name} is in {} in one profile and {} in the other",
-                    base.sample_type_unit(i),
-                    new.sample_type_unit(j)
-                ));
-            }
-            bi.push(i);
-            ni.push(j);
-        }
-    }
+    let (bi, ni): (Vec<usize>, Vec<usize>) = base
+        .common_sample_types(&new)?
+        .into_iter()
+        .filter(|&(i, _)| match which {
+            Types::All => true,
+            Types::Only(names) => names.iter().any(|n| n == base.sample_type_name(i)),
+        })
+        .unzip();
     if bi.is_empty() {
         let names =
             |p: &Profile| (0..p.sample_types.len()).map(|i| p.sample_type_name(i)).collect::<Vec<_>>().join(", ");

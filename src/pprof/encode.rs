@@ -210,22 +210,7 @@ pub fn diff_profile(
     normalize: bool,
     default_type: Option<&str>,
 ) -> Result<proto::Profile, String> {
-    let mut bcols = Vec::new();
-    let mut ncols = Vec::new();
-    for i in 0..base.sample_types.len() {
-        let name = base.sample_type_name(i);
-        if let Some(j) = new.sample_type_index(name) {
-            if base.sample_type_unit(i) != new.sample_type_unit(j) {
-                return Err(format!(
-                    "sample type {name} is in {} in one profile and {} in the other",
-                    base.sample_type_unit(i),
-                    new.sample_type_unit(j)
-                ));
-            }
-            bcols.push(i);
-            ncols.push(j);
-        }
-    }
+    let (bcols, ncols): (Vec<usize>, Vec<usize>) = base.common_sample_types(new)?.into_iter().unzip();
     if bcols.is_empty() {
         return Err("the profiles share no sample type".to_string());
     }
