@@ -1,0 +1,3 @@
+module leakscope/testdata/gen/heapdump
+
+go 1.26
