@@ -58,13 +58,19 @@ func init() {
 
 // Expected is written to DIR/expected.json.
 type Expected struct {
-	Scenario       string     `json:"scenario"`
-	Description    string     `json:"description"`
-	GoVersion      string     `json:"go_version"`
-	GOARCH         string     `json:"goarch"`
-	MemProfileRate int        `json:"mem_profile_rate"`
-	Dumps          []DumpInfo `json:"dumps"`
+	Scenario       string `json:"scenario"`
+	Description    string `json:"description"`
+	GoVersion      string `json:"go_version"`
+	GOARCH         string `json:"goarch"`
+	MemProfileRate int    `json:"mem_profile_rate"`
+	// SiteRule explains how a memprof stack maps to a function name here.
+	SiteRule string     `json:"site_rule"`
+	Dumps    []DumpInfo `json:"dumps"`
 }
+
+const siteRule = "A memprof stack (innermost first) is attributed to its first frame whose " +
+	"function name does not start with \"runtime.\" or \"internal/runtime/\". alloc_site and " +
+	"container_site name such functions; transient_sites too."
 
 // DumpInfo describes one dump file.
 type DumpInfo struct {
@@ -114,12 +120,21 @@ type Leak struct {
 	// goroutine) that keeps the payload alive.
 	Root string `json:"root"`
 	// AllocSite: the function (first non-runtime frame of the memprof
-	// stack) that allocated every payload object.
+	// stack, see SiteRule) that allocated every payload object.
 	AllocSite string `json:"alloc_site"`
+	// ContainerSite: the function that allocated the container holding
+	// the payload (map tables, the old-configs slice), when it differs
+	// from AllocSite. A container bucket's group retained covers the
+	// payload too, so the top site by retained is AllocSite or
+	// ContainerSite. Empty when there is none.
+	ContainerSite string `json:"container_site"`
 	// Entries: sessions / stuck requests / configs live at the dump.
 	Entries int `json:"entries"`
-	// PayloadObjects: number of live heap objects allocated directly by
-	// AllocSite (exact count of the allocations in that function).
+	// PayloadObjects: number of live heap objects the code of AllocSite
+	// allocated (exact count of its own allocations). Buckets attributed
+	// to AllocSite hold at least this many reachable objects: runtime
+	// allocations made on its behalf (e.g. a sudog for its channel
+	// receive) can add a few.
 	PayloadObjects int `json:"payload_objects"`
 	// PayloadBytes: sum of the requested sizes of those objects (a lower
 	// bound: the dump records slot sizes, which are >= requested).
@@ -165,6 +180,7 @@ func main() {
 		GoVersion:      runtime.Version(),
 		GOARCH:         runtime.GOARCH,
 		MemProfileRate: runtime.MemProfileRate,
+		SiteRule:       siteRule,
 	}
 	run(exp, *outFlag)
 	data, err := json.MarshalIndent(exp, "", "  ")

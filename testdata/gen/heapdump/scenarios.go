@@ -92,6 +92,7 @@ func runGlobalMap(exp *Expected, dir string) {
 				Kind:           "global",
 				Root:           "main.sessions",
 				AllocSite:      "main.(*store).remember",
+				ContainerSite:  "main.(*store).put",
 				Entries:        live,
 				PayloadObjects: objs,
 				PayloadBytes:   bytes,
@@ -128,7 +129,7 @@ func runGoroutineStack(exp *Expected, dir string) {
 				PayloadBytes:   perBytes * int64(len(ids)),
 				RootOnlyBytes:  perBytes * int64(len(ids)),
 				TransientSites: transientSites,
-				Notes:          "each stuck goroutine's main.slowHandler frame alone holds payload_objects/entries objects",
+				Notes:          "each stuck goroutine's main.slowHandler frame alone holds payload_objects/entries objects; the goroutine node (which owns the frame) retains it too. The runtime may allocate a sudog for the channel receive on behalf of main.slowHandler (not counted in payload).",
 			},
 		}
 		for _, id := range ids {
@@ -317,6 +318,7 @@ func runConfigRegistry(exp *Expected, dir string) {
 				Kind:           "global",
 				Root:           "main.registry.old",
 				AllocSite:      "main.reloadConfig",
+				ContainerSite:  "main.(*Registry).install",
 				Entries:        registry.reloads,
 				PayloadObjects: objs,
 				PayloadBytes:   bytes,
