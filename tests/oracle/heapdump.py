@@ -2,7 +2,7 @@
 """Reference reader ("oracle") for Go heap dumps (runtime/debug.WriteHeapDump).
 
     python3 tests/oracle/heapdump.py DUMP[.gz] [--top N]
-    python3 tests/oracle/heapdump.py --selftest
+    python3 tests/oracle/heapdump.py --selftest [SMALL_DUMP...]
 
 Prints ONE JSON object on stdout. Exit status 2 (message on stderr) for a
 dump it cannot read: wrong header, truncated record, unknown tag or
@@ -86,6 +86,7 @@ import random
 import struct
 import sys
 import time
+import zlib
 
 HEADER = b"go1.7 heap dump\n"
 
@@ -386,7 +387,9 @@ def group_retained(idom, rpo, retained, group):
 # Building the graph and the report
 
 
-def analyze(d, name, top):
+def analyze(d, name, top, internals=None):
+    """The report dict. If internals is a dict, the graph is stored in it
+    (succ, start, shallow, group) for the self test."""
     p = d["params"]
     ps = p["ptr_size"]
     fmt = (">" if p["big_endian"] else "<") + ("Q" if ps == 8 else "I")
@@ -539,6 +542,8 @@ def analyze(d, name, top):
             site_objs[b] = site_objs.get(b, 0) + 1
             site_shallow[b] = site_shallow.get(b, 0) + sizes[i]
     gret = group_retained(idom, rpo, retained, group)
+    if internals is not None:
+        internals.update(succ=succ, start=sroot, shallow=shallow, group=group)
     sites = []
     for b in site_objs:
         sites.append({"bucket": "0x%x" % b, "stack": buckets.get(b, []),
@@ -673,7 +678,7 @@ def check_graph(succ, start, shallow, group=None):
         assert got == want, (got, want)
 
 
-def selftest():
+def selftest(paths=()):
     # 1. Random graphs, including cycles and unreachable parts.
     rng = random.Random(1)
     for trial in range(300):
@@ -725,7 +730,9 @@ def selftest():
     w.u(17).u(D).u(0xB2)
     w.u(17).u(A).u(0xB2)
     w.u(0)
-    out = analyze(parse(bytes(w.buf)), "selftest", 50)
+    graph = {}
+    out = analyze(parse(bytes(w.buf)), "selftest", 50, graph)
+    check_graph(graph["succ"], graph["start"], graph["shallow"], graph["group"])
     assert out["objects"] == {"count": 8, "bytes": 32 + 16 + 24 + 32 + 16 + 16 + 64 + 8}, out["objects"]
     # Edges: A->B, A->C, B->D, C->D, E->F, junk->A
     assert out["edges"] == 6, out["edges"]
@@ -752,13 +759,21 @@ def selftest():
         except DumpError:
             continue
         raise AssertionError("accepted a bad dump")
+
+    # 4. Optionally, real (small) dumps: every idom, retained size and
+    # site retained checked by brute force. O(N * (N + E)): use small dumps.
+    for path in paths:
+        graph = {}
+        analyze(parse(load(path)), path, 0, graph)
+        check_graph(graph["succ"], graph["start"], graph["shallow"], graph["group"])
+        print("selftest: %s: %d nodes checked by brute force" % (path, len(graph["succ"])), file=sys.stderr)
     print("selftest ok")
 
 
 def main(argv):
     args = argv[1:]
-    if args == ["--selftest"]:
-        selftest()
+    if args[:1] == ["--selftest"]:
+        selftest(args[1:])
         return 0
     top = 50
     path = None
@@ -774,16 +789,16 @@ def main(argv):
         elif path is None and not a.startswith("--"):
             path = a
         else:
-            print("usage: heapdump.py DUMP[.gz] [--top N] | --selftest", file=sys.stderr)
+            print("usage: heapdump.py DUMP[.gz] [--top N] | --selftest [DUMP...]", file=sys.stderr)
             return 2
         i += 1
     if path is None:
-        print("usage: heapdump.py DUMP[.gz] [--top N] | --selftest", file=sys.stderr)
+        print("usage: heapdump.py DUMP[.gz] [--top N] | --selftest [DUMP...]", file=sys.stderr)
         return 2
     t0 = time.monotonic()
     try:
         out = analyze(parse(load(path)), path, top)
-    except (DumpError, OSError, EOFError, gzip.BadGzipFile) as e:
+    except (DumpError, OSError, EOFError, zlib.error) as e:
         print("heapdump.py: %s: %s" % (path, e), file=sys.stderr)
         return 2
     json.dump(out, sys.stdout, indent=1)
