@@ -26,6 +26,7 @@ pub mod cli;
 pub mod diff;
 pub mod flame;
 pub mod graph;
+pub mod heapdump;
 pub mod pprof;
 pub mod profile;
 pub mod report;
