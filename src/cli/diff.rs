@@ -75,6 +75,9 @@ pub struct DiffArgs {
     /// Exit-code gates.
     #[command(flatten)]
     pub gates: Gates,
+    /// Heap dumps only: the executable that wrote them, to name globals and types.
+    #[arg(long, value_name = "EXE")]
+    pub binary: Option<PathBuf>,
     /// Also write the diff as a gzip pprof profile that `go tool pprof`
     /// opens: NEW's samples, plus BASE's negated and labelled
     /// pprof::base=true, as `go tool pprof -diff_base` builds it.
@@ -128,6 +131,34 @@ pub(crate) fn run(a: DiffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
     }
     if a.files.iter().filter(|f| f.as_os_str() == "-").count() > 1 {
         bail!("only one input can be read from stdin ('-')");
+    }
+    let dumps: Vec<bool> = a.files.iter().map(|f| crate::heapdump::path_is_heap_dump(f)).collect();
+    match (dumps[0], dumps[1]) {
+        (true, true) => {
+            if a.output_pprof.is_some() {
+                bail!("--output-pprof is for profiles; for heap dumps use `leakscope heap DUMP --output-pprof FILE`");
+            }
+            let i = super::heap::DiffInputs {
+                files: &a.files,
+                binary: a.binary.as_deref(),
+                format: a.format,
+                color: a.color,
+                nodecount: a.nodecount,
+                judging: &a.judging,
+                gates: &a.gates,
+            };
+            return super::heap::diff(i, out);
+        }
+        (false, false) => {
+            if a.binary.is_some() {
+                bail!("--binary applies to heap dumps; profiles carry their own symbols");
+            }
+        }
+        _ => bail!(
+            "{} is a heap dump and {} is not: diff compares two profiles or two heap dumps",
+            a.files[if dumps[0] { 0 } else { 1 }].display(),
+            a.files[if dumps[0] { 1 } else { 0 }].display()
+        ),
     }
     let rules = a.judging.rules()?;
     let gates = a.gates.validate(&rules)?;

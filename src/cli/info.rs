@@ -229,6 +229,9 @@ struct TypeNoTotal<'a> {
 }
 
 pub(crate) fn run(a: InfoArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    if crate::heapdump::path_is_heap_dump(&a.file) {
+        return super::heap::info(&a.file, a.format, out);
+    }
     let p = pprof::read_path(&a.file)?;
     let totals = p.totals();
     let dflt = p.default_sample_index();

@@ -4,6 +4,7 @@ mod capture;
 pub mod diff;
 mod flamegraph;
 mod gates;
+mod heap;
 mod info;
 mod rules;
 mod top;
@@ -17,6 +18,7 @@ use clap::{Parser, Subcommand};
 pub use capture::CaptureArgs;
 pub use diff::DiffArgs;
 pub use flamegraph::FlamegraphArgs;
+pub use heap::HeapArgs;
 pub use info::InfoArgs;
 pub use rules::RulesArgs;
 pub use top::TopArgs;
@@ -46,6 +48,8 @@ pub enum Command {
     Trend(TrendArgs),
     /// Save heap snapshots from a live Go process at an interval (/debug/pprof/heap?gc=1).
     Capture(CaptureArgs),
+    /// Leak suspects in a Go heap dump (runtime/debug.WriteHeapDump): who keeps memory alive.
+    Heap(HeapArgs),
     /// Flame graph SVG of a profile, or a differential one with --base (red = growth, blue = shrinkage).
     Flamegraph(FlamegraphArgs),
 }
@@ -73,5 +77,6 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         Command::Info(a) => info::run(a, out),
         Command::Capture(a) => capture::run(a, out),
         Command::Flamegraph(a) => flamegraph::run(a, out),
+        Command::Heap(a) => heap::run(a, out),
     }
 }

@@ -89,7 +89,12 @@ pub(crate) fn pick_sample_type(p: &Profile, name: Option<&str>) -> anyhow::Resul
 }
 
 pub(crate) fn run(a: TopArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let p = pprof::read_path(&a.file)?;
+    // A heap dump is read as its retention-by-allocation-site profile.
+    let p = if crate::heapdump::path_is_heap_dump(&a.file) {
+        super::heap::dump_profile(&a.file)?
+    } else {
+        pprof::read_path(&a.file)?
+    };
     let t = pick_sample_type(&p, a.sample_type.as_deref()).map_err(|e| anyhow::anyhow!("{}: {e}", a.file.display()))?;
     let agg = aggregate_types(&p, a.granularity, &[t]);
     let order = agg.top(0);

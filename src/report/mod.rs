@@ -2,6 +2,9 @@
 
 pub mod diff;
 pub mod dot;
+pub mod heap;
+pub mod heap_html;
+pub mod heap_render;
 pub mod html;
 pub mod reconcile;
 pub mod render;

@@ -1,0 +1,330 @@
+//! Retention analysis of one heap dump: dominators, retained sizes, and
+//! aggregates by root, allocation site, category and object shape.
+
+use rustc_hash::FxHashMap;
+
+use super::dominators::{Dominators, NO_GROUP, UNREACHABLE};
+use super::elf::Binary;
+use super::graph::{self, AddrIndex, Graph, RootKind};
+use super::parse::HeapDump;
+use crate::attribute::{Attribution, FrameClass, RuleSet};
+
+/// A dump with its graph, dominator tree and per-node facts.
+pub struct Analysis<'d> {
+    /// The dump.
+    pub dump: &'d HeapDump,
+    /// The object graph.
+    pub graph: Graph,
+    /// Its dominator tree from the super-root.
+    pub doms: Dominators,
+    /// Retained bytes per node.
+    pub retained: Vec<u64>,
+    /// Allocation-site bucket index per object (`NO_GROUP` if not sampled).
+    pub obj_bucket: Vec<u32>,
+    /// Allocation samples that resolved to no object.
+    pub unresolved_samples: u64,
+    /// Samples at an object's address + 8 or further in (malloc headers, tiny blocks).
+    pub interior_samples: u64,
+    /// Attribution of each bucket's stack.
+    pub bucket_attr: Vec<Attribution>,
+    /// Per bucket, the innermost frame that is not allocator plumbing: the allocation site.
+    pub bucket_site: Vec<u32>,
+    /// Per goroutine, its innermost frame that is not runtime plumbing (what it is doing).
+    pub goroutine_frame: Vec<u32>,
+    /// Attribution of each root (goroutines and frames by their stack, globals by name).
+    pub root_attr: Vec<Attribution>,
+    /// Shape id per object.
+    pub obj_shape: Vec<u32>,
+    /// Shapes: (slot size, pointer words, type name if known).
+    pub shapes: Vec<Shape>,
+    /// Unreachable objects that sit in the reserved tail of a small-object
+    /// span: runtime metadata the Go ≥ 1.22 runtime dumps as objects.
+    pub phantoms: (u64, u64),
+}
+
+/// An object shape: slot size and pointer layout, plus the Go type when the
+/// executable names it.
+#[derive(Debug, Clone)]
+pub struct Shape {
+    /// Slot size in bytes.
+    pub size: u32,
+    /// Number of pointer words.
+    pub ptr_words: u32,
+    /// The first few pointer offsets.
+    pub ptr_offsets: Vec<u64>,
+    /// Type name from the malloc header (Go ≥ 1.22, 513 B–32 KiB pointerful objects, `--binary`).
+    pub type_name: Option<String>,
+}
+
+impl Shape {
+    /// A short human label, e.g. `*main.Session (48 B)` or `48 B, ptrs @0,8,24`.
+    pub fn label(&self) -> String {
+        if let Some(t) = &self.type_name {
+            return format!("{t} ({} B slots)", self.size);
+        }
+        if self.ptr_words == 0 {
+            return format!("{} B, no pointers", self.size);
+        }
+        let offs: Vec<String> = self.ptr_offsets.iter().map(|o| o.to_string()).collect();
+        let more = if self.ptr_words as usize > self.ptr_offsets.len() { ",…" } else { "" };
+        format!("{} B, {} ptrs @{}{more}", self.size, self.ptr_words, offs.join(","))
+    }
+}
+
+/// Totals over a set of objects.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Totals {
+    /// Objects.
+    pub objects: u64,
+    /// Bytes (slot sizes).
+    pub bytes: u64,
+}
+
+impl<'d> Analysis<'d> {
+    /// Builds the graph, the dominator tree and every per-object fact.
+    pub fn new(dump: &'d HeapDump, binary: Option<&Binary>, rules: &RuleSet) -> Analysis<'d> {
+        let index = AddrIndex::new(&dump.objects.addr, &dump.objects.size);
+        let graph = graph::build(dump, &index, binary.map(|b| b as &dyn graph::GlobalNames));
+        let doms = Dominators::semi_nca(&graph.csr, graph.super_root());
+        let n = graph.num_nodes();
+        let mut shallow = vec![0u64; n];
+        for (s, &sz) in shallow.iter_mut().zip(&dump.objects.size) {
+            *s = sz as u64;
+        }
+        let retained = doms.retained(&shallow);
+        drop(shallow);
+
+        // Allocation sites.
+        let bucket_index: FxHashMap<u64, u32> =
+            dump.buckets.iter().enumerate().map(|(i, b)| (b.id, i as u32)).collect();
+        let nobj = dump.objects.len();
+        let mut obj_bucket = vec![NO_GROUP; nobj];
+        let mut unresolved_samples = 0;
+        let mut interior_samples = 0;
+        for &(addr, bucket) in &dump.samples {
+            let (Some(o), Some(&b)) = (index.find(addr), bucket_index.get(&bucket)) else {
+                unresolved_samples += 1;
+                continue;
+            };
+            if dump.objects.addr[o as usize] != addr {
+                interior_samples += 1;
+            }
+            let slot = &mut obj_bucket[o as usize];
+            if *slot == NO_GROUP {
+                *slot = b;
+            }
+        }
+        let not_plumbing = |infos: &[crate::attribute::FrameInfo]| {
+            infos.iter().position(|i| i.class != FrameClass::Plumbing).unwrap_or(0) as u32
+        };
+        let mut bucket_site = Vec::with_capacity(dump.buckets.len());
+        let bucket_attr: Vec<Attribution> = dump
+            .buckets
+            .iter()
+            .map(|b| {
+                let infos: Vec<_> = dump.bucket_frames(b).iter().map(|f| rules.classify(dump.str(f.func))).collect();
+                bucket_site.push(not_plumbing(&infos));
+                rules.attribute(infos.iter())
+            })
+            .collect();
+        let goroutine_frame: Vec<u32> = (0..dump.goroutines.len())
+            .map(|g| {
+                let infos: Vec<_> = goroutine_frames(dump, g, 0).iter().map(|f| rules.classify(f)).collect();
+                not_plumbing(&infos)
+            })
+            .collect();
+        let root_attr = graph
+            .roots
+            .iter()
+            .map(|r| {
+                let names: Vec<&str> = match (r.kind.clone(), r.goroutine, r.frame) {
+                    (RootKind::Goroutine, Some(g), _) => goroutine_frames(dump, g as usize, 0),
+                    (RootKind::Frame, Some(g), Some(f)) => {
+                        let skip = f - dump.goroutines[g as usize].first_frame;
+                        goroutine_frames(dump, g as usize, skip as usize)
+                    }
+                    _ => vec![r.key.as_str()],
+                };
+                let infos: Vec<_> = names.iter().map(|nm| rules.classify(nm)).collect();
+                rules.attribute(infos.iter())
+            })
+            .collect();
+
+        // Shapes: (size, pointer layout, header type).
+        let mut shape_ids: FxHashMap<(u32, u64, u64), u32> = FxHashMap::default();
+        let mut shapes: Vec<Shape> = Vec::new();
+        let mut obj_shape = vec![0u32; nobj];
+        let typed_headers = header_types_possible(&dump.params.build_version);
+        for (i, slot) in obj_shape.iter_mut().enumerate() {
+            let base = dump.objects.contents[i];
+            let size = dump.objects.size[i];
+            let mut h: u64 = 0xcbf29ce484222325;
+            let mut words = 0u32;
+            let mut first = u64::MAX;
+            dump.for_each_ptr_offset(base + size as u64, |off| {
+                h = (h ^ off).wrapping_mul(0x100000001b3);
+                words += 1;
+                first = first.min(off);
+            });
+            // A malloc header: the first word (not itself listed) points at the type.
+            let ty = match binary {
+                Some(b) if typed_headers && size > 512 && size <= 32768 && words > 0 && first >= 8 => {
+                    let w = dump.word_at(base as usize);
+                    if b.is_type_addr(w) {
+                        w
+                    } else {
+                        0
+                    }
+                }
+                _ => 0,
+            };
+            let key = (size, h, ty);
+            let id = match shape_ids.get(&key) {
+                Some(&id) => id,
+                None => {
+                    let mut offs = Vec::new();
+                    dump.for_each_ptr_offset(base + size as u64, |off| {
+                        if offs.len() < 4 {
+                            offs.push(off)
+                        }
+                    });
+                    let type_name = binary.filter(|_| ty != 0).and_then(|b| b.type_name(ty));
+                    let id = shapes.len() as u32;
+                    shapes.push(Shape { size, ptr_words: words, ptr_offsets: offs, type_name });
+                    shape_ids.insert(key, id);
+                    id
+                }
+            };
+            *slot = id;
+        }
+
+        let mut phantoms = (0, 0);
+        for i in 0..nobj {
+            if doms.idom[i] != UNREACHABLE {
+                continue;
+            }
+            let a = dump.objects.addr[i];
+            let s = dump.objects.size[i] as u64;
+            if (16..=512).contains(&s) && (a & 8191) + s > 8192 - 256 {
+                phantoms.0 += 1;
+                phantoms.1 += s;
+            }
+        }
+
+        Analysis {
+            dump,
+            graph,
+            doms,
+            retained,
+            obj_bucket,
+            unresolved_samples,
+            interior_samples,
+            bucket_attr,
+            bucket_site,
+            goroutine_frame,
+            root_attr,
+            obj_shape,
+            shapes,
+            phantoms,
+        }
+    }
+
+    /// Whether node `v` is reachable from a root.
+    pub fn reachable(&self, v: u32) -> bool {
+        self.doms.idom[v as usize] != UNREACHABLE
+    }
+
+    /// All objects, the reachable ones, and the rest.
+    pub fn totals(&self) -> (Totals, Totals, Totals) {
+        let mut all = Totals::default();
+        let mut live = Totals::default();
+        for (i, &s) in self.dump.objects.size.iter().enumerate() {
+            all.objects += 1;
+            all.bytes += s as u64;
+            if self.doms.idom[i] != UNREACHABLE {
+                live.objects += 1;
+                live.bytes += s as u64;
+            }
+        }
+        let dead = Totals { objects: all.objects - live.objects, bytes: all.bytes - live.bytes };
+        (all, live, dead)
+    }
+
+    /// Group retained per group over objects: the retained bytes of the
+    /// members that no other member of the same group dominates.
+    pub fn group_retained(&self, obj_group: &[u32], ngroups: usize) -> Vec<u64> {
+        let mut g = vec![NO_GROUP; self.graph.num_nodes()];
+        g[..obj_group.len()].copy_from_slice(obj_group);
+        self.doms.group_retained(&self.retained, &g, ngroups)
+    }
+
+    /// Shallow totals per group over reachable objects.
+    pub fn group_shallow(&self, obj_group: &[u32], ngroups: usize) -> Vec<Totals> {
+        let mut t = vec![Totals::default(); ngroups];
+        for (i, &g) in obj_group.iter().enumerate() {
+            if g != NO_GROUP && self.doms.idom[i] != UNREACHABLE {
+                t[g as usize].objects += 1;
+                t[g as usize].bytes += self.dump.objects.size[i] as u64;
+            }
+        }
+        t
+    }
+
+    /// Parent of each node on a shortest path from the super-root (BFS), for
+    /// "path to root" in reports. `UNREACHABLE` for the super-root and
+    /// unreachable nodes.
+    pub fn bfs_parents(&self) -> Vec<u32> {
+        let n = self.graph.num_nodes();
+        let mut parent = vec![UNREACHABLE; n];
+        let root = self.graph.super_root();
+        let mut queue = Vec::with_capacity(n.min(1 << 20));
+        queue.push(root);
+        let mut seen = vec![false; n];
+        seen[root as usize] = true;
+        let mut head = 0;
+        while head < queue.len() {
+            let v = queue[head];
+            head += 1;
+            for &w in self.graph.csr.successors(v) {
+                if !seen[w as usize] {
+                    seen[w as usize] = true;
+                    parent[w as usize] = v;
+                    queue.push(w);
+                }
+            }
+        }
+        parent
+    }
+
+    /// The allocation site's name: the innermost frame of bucket `b` that is not allocator plumbing.
+    pub fn site_function(&self, b: u32) -> &str {
+        let bucket = &self.dump.buckets[b as usize];
+        let frames = self.dump.bucket_frames(bucket);
+        frames.get(self.bucket_site[b as usize] as usize).map(|f| self.dump.str(f.func)).unwrap_or("?")
+    }
+
+    /// What goroutine `g` is doing: its innermost frame that is not runtime plumbing.
+    pub fn goroutine_function(&self, g: usize) -> &str {
+        let gr = &self.dump.goroutines[g];
+        let f = gr.first_frame + self.goroutine_frame[g].min(gr.num_frames.saturating_sub(1));
+        if gr.num_frames == 0 {
+            return "?";
+        }
+        self.dump.str(self.dump.frames[f as usize].func)
+    }
+}
+
+/// Function names of goroutine `g`'s frames from frame `skip` outward.
+fn goroutine_frames(dump: &HeapDump, g: usize, skip: usize) -> Vec<&str> {
+    let gr = &dump.goroutines[g];
+    let lo = gr.first_frame as usize + skip;
+    let hi = (gr.first_frame + gr.num_frames) as usize;
+    dump.frames[lo.min(hi)..hi].iter().map(|f| dump.str(f.func)).collect()
+}
+
+/// Whether a runtime of this version puts a type header in 513 B–32 KiB objects (Go ≥ 1.22).
+fn header_types_possible(version: &str) -> bool {
+    let Some(rest) = version.strip_prefix("go1.") else { return false };
+    let minor: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+    minor.parse::<u32>().is_ok_and(|m| m >= 22)
+}
