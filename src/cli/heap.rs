@@ -44,6 +44,9 @@ pub struct HeapArgs {
     /// Extra or overriding attribution rules (TOML or JSON).
     #[arg(long, value_name = "FILE")]
     pub rules: Option<PathBuf>,
+    /// Print the wall time of each stage (read, index, graph, dominators, …) to stderr.
+    #[arg(long)]
+    pub timings: bool,
     /// Also write retained size by allocation-site stack as a gzip pprof
     /// profile (sample types objects, inuse_space, retained_space).
     #[arg(long, value_name = "FILE")]
@@ -74,13 +77,31 @@ fn options(nodecount: usize, suspect_pct: f64, suspect_min: i64) -> anyhow::Resu
 pub(crate) fn run(a: HeapArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let rules = RuleSet::load(a.rules.as_deref()).map_err(|e| anyhow!("rules: {e}"))?;
     let o = options(a.nodecount, a.suspect_pct, a.suspect_min)?;
+    let t0 = std::time::Instant::now();
     let dump = read(&a.file)?;
+    let t_read = t0.elapsed();
     let bin = binary(a.binary.as_deref(), &dump)?;
     let an = Analysis::new(&dump, bin.as_ref(), &rules);
     if let Some(p) = &a.output_pprof {
         write_pprof(p, &an)?;
     }
+    let t1 = std::time::Instant::now();
     let report = model::build(&an, &rules, &a.file.display().to_string(), &o);
+    if a.timings {
+        let mut stages = vec![("read and parse", t_read)];
+        stages.extend(an.timings.iter().copied());
+        stages.push(("report", t1.elapsed()));
+        for (name, d) in &stages {
+            eprintln!("leakscope: timing: {name:<26} {:>9.3} s", d.as_secs_f64());
+        }
+        eprintln!(
+            "leakscope: timing: {:<26} {:>9.3} s ({} objects, {} edges)",
+            "total",
+            t0.elapsed().as_secs_f64(),
+            dump.objects.len(),
+            an.graph.object_edges
+        );
+    }
     match a.format {
         DiffFormat::Text => render::text(&report, Style { color: use_color(a.color) }, out)?,
         DiffFormat::Markdown => render::markdown(&report, out)?,

@@ -37,6 +37,8 @@ pub struct Analysis<'d> {
     pub obj_shape: Vec<u32>,
     /// Shapes: (slot size, pointer words, type name if known).
     pub shapes: Vec<Shape>,
+    /// Wall time of each stage, for `--timings`.
+    pub timings: Vec<(&'static str, std::time::Duration)>,
     /// Unreachable objects that sit in the reserved tail of a small-object
     /// span: runtime metadata the Go ≥ 1.22 runtime dumps as objects.
     pub phantoms: (u64, u64),
@@ -83,9 +85,19 @@ pub struct Totals {
 impl<'d> Analysis<'d> {
     /// Builds the graph, the dominator tree and every per-object fact.
     pub fn new(dump: &'d HeapDump, binary: Option<&Binary>, rules: &RuleSet) -> Analysis<'d> {
+        let mut timings = Vec::new();
+        let mut clock = std::time::Instant::now();
+        let mut lap = |name: &'static str| {
+            let now = std::time::Instant::now();
+            timings.push((name, now - clock));
+            clock = now;
+        };
         let index = AddrIndex::new(&dump.objects.addr, &dump.objects.size);
+        lap("address index");
         let graph = graph::build(dump, &index, binary.map(|b| b as &dyn graph::GlobalNames));
+        lap("graph");
         let doms = Dominators::semi_nca(&graph.csr, graph.super_root());
+        lap("dominators");
         let n = graph.num_nodes();
         let mut shallow = vec![0u64; n];
         for (s, &sz) in shallow.iter_mut().zip(&dump.objects.size) {
@@ -93,6 +105,7 @@ impl<'d> Analysis<'d> {
         }
         let retained = doms.retained(&shallow);
         drop(shallow);
+        lap("retained sizes");
 
         // Allocation sites.
         let bucket_index: FxHashMap<u64, u32> =
@@ -198,6 +211,7 @@ impl<'d> Analysis<'d> {
             *slot = id;
         }
 
+        lap("sites, categories, shapes");
         let mut phantoms = (0, 0);
         for i in 0..nobj {
             if doms.idom[i] != UNREACHABLE {
@@ -226,6 +240,7 @@ impl<'d> Analysis<'d> {
             obj_shape,
             shapes,
             phantoms,
+            timings,
         }
     }
 
