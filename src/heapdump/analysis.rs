@@ -140,10 +140,18 @@ impl<'d> Analysis<'d> {
                 rules.attribute(infos.iter())
             })
             .collect();
+        // A goroutine is named by its innermost frame outside the runtime
+        // package (the runtime's own goroutines keep their runtime name).
         let goroutine_frame: Vec<u32> = (0..dump.goroutines.len())
             .map(|g| {
-                let infos: Vec<_> = goroutine_frames(dump, g, 0).iter().map(|f| rules.classify(f)).collect();
-                not_plumbing(&infos)
+                let names = goroutine_frames(dump, g, 0);
+                match names.iter().position(|f| !f.starts_with("runtime.") && !f.starts_with("internal/runtime/")) {
+                    Some(i) => i as u32,
+                    None => {
+                        let infos: Vec<_> = names.iter().map(|f| rules.classify(f)).collect();
+                        not_plumbing(&infos)
+                    }
+                }
             })
             .collect();
         let root_attr = graph

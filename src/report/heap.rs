@@ -593,7 +593,7 @@ fn categories(v: &View<'_, '_>) -> Vec<CategoryRow> {
     let names: Vec<String> = v.rules.category_names().map(|s| s.to_string()).collect();
     let unattributed = names.len() as u32;
     let unsampled = unattributed + 1;
-    let group: Vec<u32> = a
+    let mut group: Vec<u32> = a
         .obj_bucket
         .iter()
         .map(|&b| match b {
@@ -602,8 +602,17 @@ fn categories(v: &View<'_, '_>) -> Vec<CategoryRow> {
         })
         .collect();
     let n = names.len() + 2;
-    let ret = a.group_retained(&group, n);
     let shallow = a.group_shallow(&group, n);
+    // Objects without an allocation site count their own bytes only: as a
+    // group they would "retain" whatever sampled objects hang below the
+    // runtime's and init's unsampled structures, which says nothing.
+    for g in group.iter_mut() {
+        if *g == unsampled {
+            *g = NO_GROUP;
+        }
+    }
+    let mut ret = a.group_retained(&group, n);
+    ret[unsampled as usize] = shallow[unsampled as usize].bytes;
     let mut rows: Vec<CategoryRow> = (0..n)
         .filter(|&c| shallow[c].objects > 0)
         .map(|c| CategoryRow {
@@ -868,6 +877,12 @@ pub struct DeltaRow {
     pub new: u64,
     /// new − base.
     pub delta: i64,
+    /// Bytes of the live objects themselves (sites, shapes, categories) in base; `None` for roots.
+    pub base_bytes: Option<u64>,
+    /// The same in new.
+    pub new_bytes: Option<u64>,
+    /// Change of those bytes: what the site itself added, as a heap profile counts it.
+    pub bytes_delta: Option<i64>,
     /// Objects (roots: number of roots merged under the key; sites/shapes: objects) in base.
     pub base_objects: u64,
     /// The same in new.
@@ -914,6 +929,7 @@ struct Agg {
     label: String,
     category: Option<String>,
     retained: u64,
+    bytes: Option<u64>,
     objects: u64,
     kept_by: Option<String>,
 }
@@ -928,6 +944,7 @@ fn root_aggs(v: &View<'_, '_>) -> FxHashMap<String, Agg> {
             label: key.clone(),
             category: v.cat(a.root_attr[i].category),
             retained: 0,
+            bytes: None,
             objects: 0,
             kept_by: None,
         });
@@ -955,6 +972,7 @@ fn site_aggs(v: &View<'_, '_>) -> FxHashMap<String, Agg> {
             label: a.site_function(b as u32).to_string(),
             category: v.cat(a.bucket_attr[b].category),
             retained: 0,
+            bytes: Some(0),
             objects: 0,
             kept_by: Some(match keepers[b] {
                 NONE => "shared (several roots)".into(),
@@ -962,6 +980,7 @@ fn site_aggs(v: &View<'_, '_>) -> FxHashMap<String, Agg> {
             }),
         });
         e.retained += ret[b];
+        e.bytes = Some(e.bytes.unwrap_or(0) + shallow[b].bytes);
         e.objects += shallow[b].objects;
     }
     m
@@ -973,7 +992,14 @@ fn category_aggs(v: &View<'_, '_>) -> FxHashMap<String, Agg> {
         .map(|c| {
             (
                 c.name.clone(),
-                Agg { label: c.name, category: None, retained: c.retained, objects: c.shallow.objects, kept_by: None },
+                Agg {
+                    label: c.name,
+                    category: None,
+                    retained: c.retained,
+                    bytes: Some(c.shallow.bytes),
+                    objects: c.shallow.objects,
+                    kept_by: None,
+                },
             )
         })
         .collect()
@@ -994,47 +1020,59 @@ fn shape_aggs(v: &View<'_, '_>) -> FxHashMap<String, Agg> {
             label,
             category: None,
             retained: 0,
+            bytes: Some(0),
             objects: 0,
             kept_by: None,
         });
         e.retained += ret[s];
+        e.bytes = Some(e.bytes.unwrap_or(0) + shallow[s].bytes);
         e.objects += shallow[s].objects;
     }
     m
 }
 
-fn align(base: FxHashMap<String, Agg>, new: FxHashMap<String, Agg>, top: usize) -> Vec<DeltaRow> {
+/// Aligns aggregates by key. Rows are ordered by the change of their own
+/// live bytes when `by_bytes` (sites, shapes: what a heap profile would show
+/// grew), else by the change of retained bytes (roots, categories).
+fn align(base: FxHashMap<String, Agg>, new: FxHashMap<String, Agg>, top: usize, by_bytes: bool) -> Vec<DeltaRow> {
     let mut rows: Vec<DeltaRow> = Vec::new();
     let mut base = base;
+    let row = |key: String, b: Option<Agg>, n: Option<Agg>| {
+        let (label, category, kept_by) = match (&n, &b) {
+            (Some(n), _) => (n.label.clone(), n.category.clone(), n.kept_by.clone()),
+            (None, Some(b)) => (b.label.clone(), b.category.clone(), None),
+            _ => unreachable!("a key comes from one side at least"),
+        };
+        let ret = |x: &Option<Agg>| x.as_ref().map_or(0, |a| a.retained);
+        let bytes = |x: &Option<Agg>| x.as_ref().map(|a| a.bytes.unwrap_or(0));
+        let has_bytes = n.as_ref().or(b.as_ref()).is_some_and(|a| a.bytes.is_some());
+        let (bb, nb) =
+            if has_bytes { (Some(bytes(&b).unwrap_or(0)), Some(bytes(&n).unwrap_or(0))) } else { (None, None) };
+        DeltaRow {
+            key,
+            label,
+            category,
+            base: ret(&b),
+            new: ret(&n),
+            delta: ret(&n) as i64 - ret(&b) as i64,
+            base_bytes: bb,
+            new_bytes: nb,
+            bytes_delta: bb.zip(nb).map(|(x, y)| y as i64 - x as i64),
+            base_objects: b.as_ref().map_or(0, |a| a.objects),
+            new_objects: n.as_ref().map_or(0, |a| a.objects),
+            kept_by,
+        }
+    };
     for (k, n) in new {
         let b = base.remove(&k);
-        rows.push(DeltaRow {
-            key: k,
-            label: n.label,
-            category: n.category,
-            base: b.as_ref().map_or(0, |b| b.retained),
-            new: n.retained,
-            delta: n.retained as i64 - b.as_ref().map_or(0, |b| b.retained as i64),
-            base_objects: b.as_ref().map_or(0, |b| b.objects),
-            new_objects: n.objects,
-            kept_by: n.kept_by,
-        });
+        rows.push(row(k, b, Some(n)));
     }
     for (k, b) in base {
-        rows.push(DeltaRow {
-            key: k,
-            label: b.label,
-            category: b.category,
-            base: b.retained,
-            new: 0,
-            delta: -(b.retained as i64),
-            base_objects: b.objects,
-            new_objects: 0,
-            kept_by: None,
-        });
+        rows.push(row(k, Some(b), None));
     }
-    rows.sort_by(|x, y| y.delta.cmp(&x.delta).then_with(|| x.key.cmp(&y.key)));
-    rows.retain(|r| r.delta != 0);
+    let key = |r: &DeltaRow| if by_bytes { r.bytes_delta.unwrap_or(0) } else { r.delta };
+    rows.sort_by(|x, y| key(y).cmp(&key(x)).then_with(|| y.delta.cmp(&x.delta)).then_with(|| x.key.cmp(&y.key)));
+    rows.retain(|r| r.delta != 0 || r.bytes_delta.is_some_and(|d| d != 0));
     rows.truncate(top);
     rows
 }
@@ -1054,10 +1092,10 @@ pub fn build_diff(
     let sn = summary(new, new_file);
     let reachable_delta = sn.reachable.bytes as i64 - sb.reachable.bytes as i64;
     let grew = reachable_delta >= 64 * 1024 && reachable_delta as f64 >= 0.10 * sb.reachable.bytes as f64;
-    let roots = align(root_aggs(&vb), root_aggs(&vn), o.top);
-    let sites = align(site_aggs(&vb), site_aggs(&vn), o.top);
-    let categories = align(category_aggs(&vb), category_aggs(&vn), usize::MAX);
-    let shapes = align(shape_aggs(&vb), shape_aggs(&vn), o.top);
+    let roots = align(root_aggs(&vb), root_aggs(&vn), o.top, false);
+    let sites = align(site_aggs(&vb), site_aggs(&vn), o.top, true);
+    let categories = align(category_aggs(&vb), category_aggs(&vn), usize::MAX, false);
+    let shapes = align(shape_aggs(&vb), shape_aggs(&vn), o.top, true);
     let one = build(new, rules, new_file, o);
     let b = |x: i64| crate::report::units::bytes(x);
     let verdict = if !grew {
@@ -1070,11 +1108,11 @@ pub fn build_diff(
     } else {
         let what = match (roots.first(), sites.first()) {
             (Some(r), Some(s)) => format!(
-                "; most under {} ({}), allocated in {} ({}), kept by {}",
+                "; most under {} ({} retained), allocated in {} ({} live), kept by {}",
                 r.label,
                 crate::report::render::signed(r.delta, "bytes"),
                 s.label,
-                crate::report::render::signed(s.delta, "bytes"),
+                crate::report::render::signed(s.bytes_delta.unwrap_or(0), "bytes"),
                 s.kept_by.as_deref().unwrap_or("?")
             ),
             (Some(r), None) => {
@@ -1100,7 +1138,7 @@ pub fn build_diff(
             next_steps.push(format!(
                 "{} grew by {}: look at what {} keeps and why it is never released.",
                 s.label,
-                b(s.delta),
+                b(s.bytes_delta.unwrap_or(0)),
                 s.kept_by.as_deref().unwrap_or("its root")
             ));
         }

@@ -221,15 +221,16 @@ fn delta_table(out: &mut dyn Write, id: &str, title: &str, rows: &[DeltaRow]) ->
     writeln!(out, r#"<section id="{id}"><h2>{}</h2>"#, esc(title))?;
     writeln!(
         out,
-        r#"<table class="sortable" id="{id}-table"><thead><tr><th class="num">delta</th><th class="num">base</th><th class="num">new</th><th class="num">objects</th><th>category</th><th>what</th><th>kept by</th></tr></thead><tbody>"#
+        r#"<table class="sortable" id="{id}-table"><thead><tr><th class="num">retained Δ</th><th class="num">base</th><th class="num">new</th><th class="num">live Δ</th><th class="num">objects</th><th>category</th><th>what</th><th>kept by</th></tr></thead><tbody>"#
     )?;
     for r in rows {
         writeln!(
             out,
-            "<tr>{}{}{}<td class=\"num\">{} → {}</td><td>{}</td><td class=\"name\"><code>{}</code></td><td>{}</td></tr>",
+            "<tr>{}{}{}{}<td class=\"num\">{} → {}</td><td>{}</td><td class=\"name\"><code>{}</code></td><td>{}</td></tr>",
             delta_td(r.delta, "bytes"),
             val_td(r.base as i64, "bytes"),
             val_td(r.new as i64, "bytes"),
+            r.bytes_delta.map(|d| delta_td(d, "bytes")).unwrap_or_else(|| "<td></td>".into()),
             r.base_objects,
             r.new_objects,
             esc(r.category.as_deref().unwrap_or("-")),
@@ -253,9 +254,9 @@ pub fn diff(r: &HeapDiffReport, out: &mut dyn Write) -> io::Result<()> {
     let rows: Vec<(String, i64)> = r.categories.iter().map(|c| (c.key.clone(), c.delta)).collect();
     delta_bars(out, &rows, "bytes", "Change of retained bytes by category")?;
     writeln!(out, "</section>")?;
-    delta_table(out, "sites", "Allocation sites by growth of retained size", &r.sites)?;
+    delta_table(out, "sites", "Allocation sites by growth of their live bytes", &r.sites)?;
     delta_table(out, "roots", "Roots by growth of retained size", &r.roots)?;
-    delta_table(out, "shapes", "Object shapes by growth", &r.shapes)?;
+    delta_table(out, "shapes", "Object shapes by growth of their live bytes", &r.shapes)?;
     suspects(out, &r.suspects)?;
     flame_section(out, &r.flame, "bytes", "Reachable bytes by allocation stack")?;
     foot(out)

@@ -265,36 +265,42 @@ pub fn json(r: &HeapReport, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out)
 }
 
-fn delta_table(title: &str, rows: &[DeltaRow], st: Style, with_objects: bool, out: &mut dyn Write) -> io::Result<()> {
+fn delta_table(title: &str, rows: &[DeltaRow], st: Style, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out)?;
     writeln!(out, "{}", st.bold(title))?;
     if rows.is_empty() {
         writeln!(out, "  (no change)")?;
         return Ok(());
     }
+    let live = rows.iter().any(|r| r.bytes_delta.is_some());
     writeln!(
         out,
-        "  {:>11} {:>10} {:>10} {:>15}  {:<14} WHAT",
-        "DELTA",
+        "  {:>11} {:>10} {:>10} {:>11} {:>13}  {:<14} WHAT",
+        "RETAINED Δ",
         "BASE",
         "NEW",
-        if with_objects { "OBJECTS" } else { "" },
+        if live { "LIVE Δ" } else { "" },
+        "OBJECTS",
         "CATEGORY"
     )?;
     for r in rows {
-        let objs = if with_objects {
-            format!("{}→{}", count(r.base_objects as i64), count(r.new_objects as i64))
-        } else {
-            String::new()
+        let objs = format!("{}→{}", count(r.base_objects as i64), count(r.new_objects as i64));
+        let paint = |v: i64| {
+            let t = signed(v, "bytes");
+            if v > 0 {
+                st.red(&t)
+            } else {
+                st.green(&t)
+            }
         };
-        let delta = signed(r.delta, "bytes");
-        let delta = if r.delta > 0 { st.red(&delta) } else { st.green(&delta) };
+        let live = r.bytes_delta.map(paint).unwrap_or_default();
         writeln!(
             out,
-            "  {:>11} {:>10} {:>10} {:>15}  {:<14} {}{}",
-            delta,
+            "  {:>11} {:>10} {:>10} {:>11} {:>13}  {:<14} {}{}",
+            paint(r.delta),
             b(r.base),
             b(r.new),
+            live,
             objs,
             r.category.as_deref().unwrap_or("-"),
             r.label,
@@ -312,10 +318,10 @@ pub fn diff_text(r: &HeapDiffReport, st: Style, out: &mut dyn Write) -> io::Resu
     writeln!(out, "{}  {verdict}", st.bold("Verdict"))?;
     writeln!(out, "{}     base: {}", st.bold("Heap"), heap_line(&r.base))?;
     writeln!(out, "          new:  {}", heap_line(&r.new))?;
-    delta_table("Allocation sites by growth of retained size", &r.sites, st, true, out)?;
-    delta_table("Roots by growth of retained size", &r.roots, st, true, out)?;
-    delta_table("Categories", &r.categories, st, true, out)?;
-    delta_table("Object shapes by growth", &r.shapes, st, true, out)?;
+    delta_table("Allocation sites by growth of their live bytes", &r.sites, st, out)?;
+    delta_table("Roots by growth of retained size", &r.roots, st, out)?;
+    delta_table("Categories by growth of retained size", &r.categories, st, out)?;
+    delta_table("Object shapes by growth of their live bytes", &r.shapes, st, out)?;
     if !r.suspects.is_empty() {
         writeln!(out)?;
         writeln!(out, "{}", st.bold("Leak suspects in the new dump"))?;
@@ -340,15 +346,16 @@ pub fn diff_text(r: &HeapDiffReport, st: Style, out: &mut dyn Write) -> io::Resu
 fn delta_md(title: &str, rows: &[DeltaRow], out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "### {title}")?;
     writeln!(out)?;
-    writeln!(out, "| delta | base | new | objects | category | what | kept by |")?;
-    writeln!(out, "|---:|---:|---:|---:|---|---|---|")?;
+    writeln!(out, "| retained Δ | base | new | live Δ | objects | category | what | kept by |")?;
+    writeln!(out, "|---:|---:|---:|---:|---:|---|---|---|")?;
     for r in rows {
         writeln!(
             out,
-            "| {} | {} | {} | {}→{} | {} | `{}` | {} |",
+            "| {} | {} | {} | {} | {}→{} | {} | `{}` | {} |",
             signed(r.delta, "bytes"),
             b(r.base),
             b(r.new),
+            r.bytes_delta.map(|d| signed(d, "bytes")).unwrap_or_default(),
             r.base_objects,
             r.new_objects,
             r.category.as_deref().unwrap_or("-"),

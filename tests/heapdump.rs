@@ -1,0 +1,304 @@
+//! Heap dumps: parity with an independent reader, and the expected
+//! retention of the generated scenarios.
+//!
+//! Expected numbers come from two places, never typed by hand:
+//! - `tests/oracle/heapdump.py`, a separate straightforward Python reading
+//!   of the format (bisect address lookup, Cooper–Harvey–Kennedy
+//!   dominators) that prints counts, every root's retained size, the top
+//!   objects and every allocation site's group retained size;
+//! - `testdata/heapdumps/*/expected.json`, written by the Go program that
+//!   made each dump (global addresses, stuck goroutines, payload bytes).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use leakscope::attribute::RuleSet;
+use leakscope::heapdump::{self, analysis::Analysis, parse::tag};
+use serde_json::Value;
+
+const SCENARIOS: [&str; 4] = ["global-map", "goroutine-stack", "config-registry", "control"];
+
+fn dumps() -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    for s in SCENARIOS {
+        for n in 1..=2 {
+            v.push(common::root().join(format!("testdata/heapdumps/{s}/{n}.heapdump.gz")));
+        }
+    }
+    v
+}
+
+fn oracle(path: &Path) -> Value {
+    let out = Command::new("python3")
+        .arg(common::root().join("tests/oracle/heapdump.py"))
+        .arg(path)
+        .args(["--top", "200"])
+        .output()
+        .expect("python3 runs");
+    assert!(out.status.success(), "oracle failed on {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("oracle prints JSON")
+}
+
+fn expected(scenario: &str) -> Value {
+    let p = common::root().join(format!("testdata/heapdumps/{scenario}/expected.json"));
+    serde_json::from_str(&std::fs::read_to_string(p).expect("expected.json")).expect("JSON")
+}
+
+fn u(v: &Value) -> u64 {
+    v.as_u64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+#[test]
+fn parity_with_the_independent_reader() {
+    let rules = RuleSet::load(None).unwrap();
+    let mut compared = 0;
+    for path in dumps() {
+        let o = oracle(&path);
+        let d = heapdump::read_path(&path).unwrap();
+        let a = Analysis::new(&d, None, &rules);
+        let name = path.display().to_string();
+
+        for (i, n) in tag::NAMES.iter().enumerate() {
+            assert_eq!(d.record_counts[i], u(&o["records"][*n]), "{name}: {n} records");
+        }
+        assert_eq!(d.objects.len() as u64, u(&o["objects"]["count"]), "{name}: objects");
+        assert_eq!(d.objects.size.iter().map(|&s| s as u64).sum::<u64>(), u(&o["objects"]["bytes"]), "{name}");
+        assert_eq!(a.graph.object_edges, u(&o["edges"]), "{name}: edges");
+        let (_, live, dead) = a.totals();
+        assert_eq!(live.objects, u(&o["reachable"]["objects"]), "{name}: reachable objects");
+        assert_eq!(live.bytes, u(&o["reachable"]["bytes"]), "{name}: reachable bytes");
+        assert_eq!(dead.objects, u(&o["unreachable"]["objects"]), "{name}: unreachable objects");
+
+        // Every root, by key.
+        let ours: BTreeMap<String, (String, u64)> = a
+            .graph
+            .roots
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let kind = serde_json::to_value(&r.kind).unwrap().as_str().unwrap().to_string();
+                (r.key.clone(), (kind, a.retained[a.graph.root_node(i) as usize]))
+            })
+            .collect();
+        let theirs: BTreeMap<String, (String, u64)> = o["roots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (r["key"].as_str().unwrap().to_string(), (r["kind"].as_str().unwrap().to_string(), u(&r["retained"])))
+            })
+            .collect();
+        assert_eq!(ours, theirs, "{name}: roots and their retained sizes");
+
+        // The top objects by retained size.
+        for t in o["top_objects"].as_array().unwrap() {
+            let addr = u64::from_str_radix(t["addr"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+            let i = d.objects.addr.binary_search(&addr).unwrap_or_else(|_| panic!("{name}: no object at {addr:#x}"));
+            assert_eq!(d.objects.size[i] as u64, u(&t["size"]), "{name}: size of {addr:#x}");
+            assert_eq!(a.retained[i], u(&t["retained"]), "{name}: retained of {addr:#x}");
+        }
+
+        // Every allocation site with live objects.
+        let nb = d.buckets.len();
+        let ret = a.group_retained(&a.obj_bucket, nb);
+        let shallow = a.group_shallow(&a.obj_bucket, nb);
+        let ours: BTreeMap<String, (u64, u64, u64)> = (0..nb)
+            .filter(|&b| shallow[b].objects > 0)
+            .map(|b| (format!("{:#x}", d.buckets[b].id), (shallow[b].objects, shallow[b].bytes, ret[b])))
+            .collect();
+        let theirs: BTreeMap<String, (u64, u64, u64)> = o["sites"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (s["bucket"].as_str().unwrap().to_string(), (u(&s["objects"]), u(&s["shallow"]), u(&s["retained"])))
+            })
+            .collect();
+        assert_eq!(ours, theirs, "{name}: allocation sites (objects, bytes, group retained)");
+        compared += 1;
+    }
+    assert_eq!(compared, 8);
+}
+
+/// `bss+0x…` / `data+0x…` key of a global's address, from the oracle's segment table.
+fn global_key(o: &Value, addr: &str) -> String {
+    let a = u64::from_str_radix(addr.trim_start_matches("0x"), 16).unwrap();
+    for seg in ["data", "bss"] {
+        let s = &o["segments"][seg];
+        let start = u64::from_str_radix(s["addr"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+        if a >= start && a < start + u(&s["size"]) {
+            return format!("{seg}+{:#x}", a - start);
+        }
+    }
+    panic!("{addr} is in no segment");
+}
+
+fn report(path: &Path) -> Value {
+    common::leakscope_json(&["heap", path.to_str().unwrap(), "--format", "json", "--nodecount", "0"])
+}
+
+#[test]
+fn the_expected_root_and_site_come_out_on_top() {
+    for s in SCENARIOS {
+        let e = expected(s);
+        for (n, dump) in e["dumps"].as_array().unwrap().iter().enumerate() {
+            let path = common::root().join(format!("testdata/heapdumps/{s}/{}", dump["file"].as_str().unwrap()));
+            let r = report(&path);
+            let leak = &dump["leak"];
+            let suspects = r["suspects"].as_array().unwrap();
+            let what = format!("{s} dump {}", n + 1);
+            match leak["kind"].as_str().unwrap() {
+                "none" => {
+                    assert!(suspects.is_empty(), "{what}: the control has suspects: {}", r["verdict"]);
+                }
+                "global" => {
+                    let o = oracle(&path);
+                    let g = dump["globals"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .find(|g| g["holds_payload"] == true)
+                        .expect("a payload global");
+                    let key = global_key(&o, g["addr"].as_str().unwrap());
+                    let top = &suspects[0];
+                    assert_eq!(top["root"], key.as_str(), "{what}: top suspect {}", r["verdict"]);
+                    assert!(u(&top["retained"]) >= u(&leak["root_only_bytes"]), "{what}: {top}");
+                    let groups = top["accumulation"]["groups"].as_array().unwrap();
+                    assert_eq!(groups[0]["label"], leak["alloc_site"], "{what}: accumulation {top}");
+                    // The payload's site is kept by that global.
+                    let site = r["sites"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .find(|x| x["function"] == leak["alloc_site"])
+                        .unwrap_or_else(|| panic!("{what}: no site {}", leak["alloc_site"]));
+                    assert!(site["kept_by"].as_str().unwrap().contains(&key), "{what}: {site}");
+                }
+                "goroutine" => {
+                    let top = &suspects[0];
+                    assert_eq!(top["root_kind"], "goroutine", "{what}: {}", r["verdict"]);
+                    assert!(top["label"].as_str().unwrap().contains(leak["root"].as_str().unwrap()), "{what}: {top}");
+                    assert_eq!(u(&top["count"]), u(&leak["entries"]), "{what}: goroutines merged");
+                    assert!(u(&top["retained"]) >= u(&leak["payload_bytes"]), "{what}: {top}");
+                    assert_eq!(top["category"], "http-request", "{what}");
+                    let path_labels: Vec<&str> =
+                        top["path"].as_array().unwrap().iter().map(|p| p["label"].as_str().unwrap()).collect();
+                    assert!(
+                        path_labels.iter().any(|l| l.starts_with(leak["root"].as_str().unwrap())),
+                        "{what}: {path_labels:?}"
+                    );
+                }
+                k => panic!("unknown leak kind {k}"),
+            }
+            if s == "config-registry" {
+                let top = &suspects[0];
+                assert_eq!(top["category"], "config-reload", "{what}: {top}");
+                let site = r["sites"].as_array().unwrap().iter().find(|x| x["function"] == leak["alloc_site"]).unwrap();
+                assert_eq!(site["category"], "config-reload", "{what}: {site}");
+            }
+            // Transient work leaves nothing reachable.
+            for t in leak["transient_sites"].as_array().unwrap() {
+                assert!(
+                    !r["sites"].as_array().unwrap().iter().any(|x| x["function"] == *t),
+                    "{what}: transient site {t} is reachable"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn diff_of_two_dumps_names_what_grew_and_what_keeps_it() {
+    for s in SCENARIOS {
+        let e = expected(s);
+        let dir = common::root().join(format!("testdata/heapdumps/{s}"));
+        let (a, b) = (dir.join("1.heapdump.gz"), dir.join("2.heapdump.gz"));
+        let r = common::leakscope_json(&["diff", a.to_str().unwrap(), b.to_str().unwrap(), "--format", "json"]);
+        assert_eq!(r["schema"], "leakscope.heapdiff/v1");
+        let leak = &e["dumps"][1]["leak"];
+        let base_payload = u(&e["dumps"][0]["leak"]["payload_bytes"]);
+        let grew_payload = u(&leak["payload_bytes"]) as i64 - base_payload as i64;
+        if leak["kind"] == "none" {
+            assert_eq!(r["grew"], false, "{s}: {}", r["verdict"]);
+            continue;
+        }
+        assert_eq!(r["grew"], true, "{s}: {}", r["verdict"]);
+        assert!(r["reachable_delta"].as_i64().unwrap() >= grew_payload, "{s}: {}", r["reachable_delta"]);
+        // The payload's allocation site is among the top growers, kept by the expected root.
+        let sites = r["sites"].as_array().unwrap();
+        let site = sites
+            .iter()
+            .take(3)
+            .find(|x| x["label"] == leak["alloc_site"])
+            .unwrap_or_else(|| panic!("{s}: {} not in the top 3 growing sites: {sites:?}", leak["alloc_site"]));
+        let kept = site["kept_by"].as_str().unwrap();
+        match leak["kind"].as_str().unwrap() {
+            "goroutine" => assert!(kept.contains(leak["root"].as_str().unwrap()), "{s}: kept by {kept}"),
+            _ => assert!(kept.contains("bss+0x"), "{s}: kept by {kept}"),
+        }
+        assert!(site["delta"].as_i64().unwrap() > 0);
+    }
+}
+
+#[test]
+fn top_and_info_read_dumps() {
+    let path = common::root().join("testdata/heapdumps/global-map/2.heapdump.gz");
+    let p = path.to_str().unwrap();
+    let info = common::leakscope_json(&["info", p, "--format", "json"]);
+    assert_eq!(info["schema"], "leakscope.heapinfo/v1");
+    let o = oracle(&path);
+    assert_eq!(info["objects"], o["objects"]["count"]);
+    assert_eq!(info["records"]["allocsample"], o["records"]["allocsample"]);
+    assert_eq!(info["memstats"]["HeapAlloc"], o["memstats"]["HeapAlloc"]);
+
+    // top reads the dump as its retention-by-site profile: inuse_space totals the reachable heap.
+    let top = common::leakscope_json(&["top", p, "--format", "json", "--sample-type", "inuse_space"]);
+    assert_eq!(top["total"], o["reachable"]["bytes"], "{top}");
+}
+
+#[test]
+fn exported_profile_opens_in_go_tool_pprof_with_our_numbers() {
+    let Some(go) = common::go() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    for s in SCENARIOS {
+        let path = common::root().join(format!("testdata/heapdumps/{s}/2.heapdump.gz"));
+        let out = dir.path().join(format!("{s}.pb.gz"));
+        let o = common::leakscope(&[
+            "heap",
+            path.to_str().unwrap(),
+            "--format",
+            "json",
+            "--output-pprof",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let raw = common::pprof_raw(&go, &out, None);
+        // pprof's view: per sample type, the total over its samples.
+        let oracle = oracle(&path);
+        let names: Vec<&str> = raw.sample_types.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["objects", "inuse_space", "retained_space"], "{s}");
+        let total = |t: usize| raw.samples.iter().map(|x| x.0[t]).sum::<i64>();
+        assert_eq!(total(1), oracle["reachable"]["bytes"].as_i64().unwrap(), "{s}: inuse_space total");
+        assert_eq!(total(0), oracle["reachable"]["objects"].as_i64().unwrap(), "{s}: objects total");
+        // Each site's retained_space equals the oracle's group retained for that stack.
+        let mut want: BTreeMap<Vec<String>, i64> = BTreeMap::new();
+        for site in oracle["sites"].as_array().unwrap() {
+            let stack: Vec<String> =
+                site["stack"].as_array().unwrap().iter().map(|f| f.as_str().unwrap().to_string()).collect();
+            *want.entry(stack).or_default() += site["retained"].as_i64().unwrap();
+        }
+        let mut got: BTreeMap<Vec<String>, i64> = BTreeMap::new();
+        for (values, locs) in &raw.samples {
+            let stack: Vec<String> =
+                locs.iter().flat_map(|l| raw.locations[l].lines.iter().map(|ln| ln.name.clone())).collect();
+            if stack == [heapdump::export::UNSAMPLED] {
+                continue;
+            }
+            *got.entry(stack).or_default() += values[2];
+        }
+        assert_eq!(got, want, "{s}: retained_space per allocation stack");
+    }
+}
