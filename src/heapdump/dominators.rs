@@ -158,7 +158,7 @@ impl CsrBuilder {
 pub struct Dominators {
     /// Immediate dominator per node; `idom[root] == root`; UNREACHABLE for nodes not reachable.
     pub idom: Vec<u32>,
-    /// Reachable nodes in DFS preorder (preorder[0] == root). Every node appears after its idom.
+    /// Reachable nodes in DFS preorder (`preorder[0] == root`). Every node appears after its idom.
     ///
     /// (The immediate dominator of a node is a proper ancestor in the DFS tree, so it was
     /// visited first.) Walking this backwards visits children before their dominators.
@@ -255,7 +255,7 @@ impl Dominators {
         self.idom.get(v as usize).is_some_and(|&d| d != UNREACHABLE)
     }
 
-    /// Retained size: shallow[v] plus the shallow sizes of all nodes v dominates.
+    /// Retained size: `shallow[v]` plus the shallow sizes of all nodes v dominates.
     /// Computed in reverse preorder in O(n). Unreachable nodes get 0.
     ///
     /// Reverse preorder finishes every node before its immediate dominator, so one pass that adds
@@ -277,7 +277,7 @@ impl Dominators {
     }
 
     /// "Group retained" per group (e.g. allocation site): the sum of `retained[v]` over the
-    /// reachable members v of the group (group[v] != NO_GROUP) that have no proper ancestor
+    /// reachable members v of the group (`group[v] != NO_GROUP`) that have no proper ancestor
     /// in the dominator tree belonging to the same group. One iterative DFS over the dominator
     /// tree with a per-group active counter; O(n). Returns a Vec of length ngroups.
     ///
