@@ -212,7 +212,7 @@ impl Dominators {
         };
         drop(pre);
 
-        // 3. Semidominators. `label[v]` holds the smallest semidominator on v's compressed forest
+        // 3. Semidominators. `forest[v].label` holds the smallest semidominator on v's compressed forest
         // path; semi-NCA needs only that value, not the vertex that has it.
         let mut semi = vec![0u32; cnt];
         let mut forest: Vec<Link> = idom.iter().map(|&p| Link { ancestor: p, label: 0 }).collect();
