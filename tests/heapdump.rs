@@ -302,3 +302,45 @@ fn exported_profile_opens_in_go_tool_pprof_with_our_numbers() {
         assert_eq!(got, want, "{s}: retained_space per allocation stack");
     }
 }
+
+#[test]
+fn binary_names_globals_and_types() {
+    let Some(go) = common::go() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("hdgen");
+    let build = Command::new(&go)
+        .args(["build", "-o"])
+        .arg(&exe)
+        .arg(".")
+        .current_dir(common::root().join("testdata/gen/heapdump"))
+        .output()
+        .unwrap();
+    assert!(build.status.success(), "{}", String::from_utf8_lossy(&build.stderr));
+    let run = Command::new(&exe).args(["-scenario", "global-map", "-out"]).arg(dir.path()).output().unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let e: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("expected.json")).unwrap()).unwrap();
+    let dump = dir.path().join("2.heapdump");
+    let r = common::leakscope_json(&[
+        "heap",
+        dump.to_str().unwrap(),
+        "--binary",
+        exe.to_str().unwrap(),
+        "--format",
+        "json",
+        "--nodecount",
+        "0",
+    ]);
+    let global = e["dumps"][1]["leak"]["root"].as_str().unwrap();
+    assert_eq!(r["suspects"][0]["root"], global, "{}", r["verdict"]);
+    assert_eq!(r["suspects"][0]["label"], format!("global {global}"));
+    // Go >= 1.22 malloc headers name the types of 513 B-32 KiB pointerful objects.
+    let typed: Vec<&str> = r["shapes"].as_array().unwrap().iter().filter_map(|s| s["type_name"].as_str()).collect();
+    assert!(typed.iter().any(|t| t.contains("map.group[string]*main.Session")), "{typed:?}");
+
+    // Another executable is refused with one clear line.
+    let o = common::leakscope(&["heap", dump.to_str().unwrap(), "--binary", "/bin/sh"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("leakscope: --binary /bin/sh:"), "{err}");
+}

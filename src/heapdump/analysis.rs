@@ -209,7 +209,13 @@ impl<'d> Analysis<'d> {
                             offs.push(off)
                         }
                     });
-                    let type_name = binary.filter(|_| ty != 0).and_then(|b| b.type_name(ty));
+                    // The header names the element type of arrays and
+                    // slices' backing stores: several elements make `[]T`.
+                    let type_name = binary.filter(|_| ty != 0).and_then(|b| {
+                        let name = b.type_name(ty)?;
+                        let elem = b.type_size(ty).unwrap_or(0);
+                        Some(if elem > 0 && (size as u64 - 8) >= 2 * elem { format!("[]{name}") } else { name })
+                    });
                     let id = shapes.len() as u32;
                     shapes.push(Shape { size, ptr_words: words, ptr_offsets: offs, type_name });
                     shape_ids.insert(key, id);

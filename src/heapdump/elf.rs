@@ -91,6 +91,19 @@ impl Binary {
         u64::try_from(runtime as i128 - self.bias).ok()
     }
 
+    /// `abi.Type.Size_` of the type at runtime address `t`.
+    pub fn type_size(&self, t: u64) -> Option<u64> {
+        let (base, bytes) = self.types.as_ref()?;
+        let off = self.to_file(t)?.checked_sub(*base)? as usize;
+        let w = bytes.get(off..off + self.ptr_size as usize)?;
+        Some(match (self.ptr_size, self.big_endian) {
+            (8, false) => u64::from_le_bytes(w.try_into().ok()?),
+            (8, true) => u64::from_be_bytes(w.try_into().ok()?),
+            (_, false) => u32::from_le_bytes(w.try_into().ok()?) as u64,
+            (_, true) => u32::from_be_bytes(w.try_into().ok()?) as u64,
+        })
+    }
+
     /// Whether runtime address `t` lies in the executable's type section.
     pub fn is_type_addr(&self, t: u64) -> bool {
         match (&self.types, self.to_file(t)) {

@@ -66,21 +66,29 @@ pub fn path_is_heap_dump(path: &Path) -> bool {
 /// dumps are memory-mapped; gzipped ones are inflated into memory.
 pub fn read_path(path: &Path) -> Result<HeapDump, String> {
     let name = path.display();
+    let io = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::NotFound => format!("{name}: no such file"),
+        std::io::ErrorKind::PermissionDenied => format!("{name}: permission denied"),
+        _ => {
+            let s = e.to_string();
+            format!("{name}: {}", s.split(" (os error").next().unwrap_or(&s))
+        }
+    };
     let mut buf = Vec::new();
     let bytes = if path.as_os_str() == "-" {
-        std::io::stdin().lock().read_to_end(&mut buf).map_err(|e| format!("{name}: {e}"))?;
+        std::io::stdin().lock().read_to_end(&mut buf).map_err(io)?;
         parse::Bytes::Owned(buf)
     } else {
-        let f = std::fs::File::open(path).map_err(|e| format!("{name}: {e}"))?;
-        let meta = f.metadata().map_err(|e| format!("{name}: {e}"))?;
+        let f = std::fs::File::open(path).map_err(io)?;
+        let meta = f.metadata().map_err(io)?;
         if meta.is_file() && meta.len() > 0 {
             // SAFETY: a read-only private mapping; if another process
             // truncates the file while we read, accesses may fault, the
             // documented hazard of memmap2 that ripgrep also accepts.
-            let m = unsafe { memmap2::Mmap::map(&f) }.map_err(|e| format!("{name}: {e}"))?;
+            let m = unsafe { memmap2::Mmap::map(&f) }.map_err(io)?;
             parse::Bytes::Mapped(m)
         } else {
-            (&f).read_to_end(&mut buf).map_err(|e| format!("{name}: {e}"))?;
+            (&f).read_to_end(&mut buf).map_err(io)?;
             parse::Bytes::Owned(buf)
         }
     };

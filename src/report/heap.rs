@@ -774,9 +774,9 @@ fn dominant_site(a: &Analysis<'_>, tree: &crate::heapdump::dominators::Csr, at: 
 
 fn warnings(s: &Summary, version: &str) -> Vec<String> {
     let mut w = Vec::new();
-    if s.sample_coverage < 0.9 {
+    if s.sample_coverage < 0.5 {
         w.push(format!(
-            "Only {:.0}% of the reachable bytes have an allocation sample, so sites and categories are partial. \
+            "Only {:.0}% of the reachable bytes have an allocation site, so sites and categories are partial. \
              For full attribution set `runtime.MemProfileRate = 1` as the first statement of main \
              (GODEBUG=memprofilerate=1 alone is ignored unless the binary uses runtime.MemProfile).",
             s.sample_coverage * 100.0

@@ -34,7 +34,8 @@ fn heap_line(s: &Summary) -> String {
 
 fn samples_line(s: &Summary) -> String {
     format!(
-        "{} of reachable bytes have an allocation site ({} sampled objects)",
+        "{} of reachable bytes have an allocation site ({} sampled objects; the rest was allocated while \
+         sampling missed it, e.g. before MemProfileRate was set)",
         pct(s.sample_coverage),
         count(s.sampled.objects as i64)
     )
