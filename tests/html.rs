@@ -295,3 +295,64 @@ fn browser_catches_errors_in_the_page() {
     let errs = page_errors(&String::from_utf8_lossy(&o.stderr));
     assert!(errs.iter().any(|e| e.contains("undefinedFunctionForTheTest")), "not in the log: {errs:?}");
 }
+
+fn heap_pair(name: &str) -> (PathBuf, PathBuf) {
+    let d = root().join("testdata/heapdumps").join(name);
+    (d.join("1.heapdump.gz"), d.join("2.heapdump.gz"))
+}
+
+#[test]
+fn heap_dump_html_is_self_contained_and_complete() {
+    let (_, n) = heap_pair("global-map");
+    let html = html_of(&["heap", "--format", "html", s(&n)]);
+    let doc = leakscope_json(&["heap", "--format", "json", s(&n)]);
+    assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
+    assert_self_contained(&html);
+    assert!(html.contains(&esc(doc["verdict"].as_str().unwrap())));
+    let sus = &doc["suspects"][0];
+    assert!(html.contains(&esc(sus["description"].as_str().unwrap())));
+    for step in sus["path"].as_array().unwrap() {
+        assert!(html.contains(&esc(step["label"].as_str().unwrap())), "path step {step}");
+    }
+    for site in doc["sites"].as_array().unwrap() {
+        assert!(html.contains(&esc(site["function"].as_str().unwrap())));
+    }
+    assert!(html.contains(r#"<svg id="flamegraph""#) || html.contains("id=\"flamegraph\""), "flame graph");
+
+    let (b, n) = heap_pair("goroutine-stack");
+    let html = html_of(&["diff", "--format", "html", s(&b), s(&n)]);
+    let doc = leakscope_json(&["diff", "--format", "json", s(&b), s(&n)]);
+    assert_self_contained(&html);
+    assert!(html.contains(&esc(doc["verdict"].as_str().unwrap())));
+    for site in doc["sites"].as_array().unwrap() {
+        assert!(html.contains(&esc(site["label"].as_str().unwrap())));
+    }
+    assert!(html.contains("Differential flame graph"));
+}
+
+#[test]
+fn browser_renders_the_heap_dump_report() {
+    let Some(browser) = browser() else { return };
+    let (b, n) = heap_pair("config-registry");
+    let html = html_of(&["diff", "--format", "html", s(&b), s(&n)]);
+    let doc = leakscope_json(&["diff", "--format", "json", s(&b), s(&n)]);
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("heap.html");
+    std::fs::write(&page, &html).unwrap();
+    let url = format!("file://{}", page.display());
+    let o = headless(&browser, &dir.path().join("chromium-profile"), &["--dump-dom"], &url);
+    let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(o.status.success(), "chromium --dump-dom failed: {stderr}");
+    let dom = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(dom.contains(r#"data-js="ready""#), "the page script did not finish; stderr: {stderr}");
+    assert!(dom.contains(r#"data-js-errors="0""#), "script errors in the page: {}", error_text(&dom));
+    let errs = page_errors(&stderr);
+    assert!(errs.is_empty(), "console errors:\n{}", errs.join("\n"));
+    assert!(dom.contains(&esc(doc["verdict"].as_str().unwrap())), "verdict not rendered");
+    // The top growing category is config-reload, and it is in the page.
+    let top = doc["categories"][0]["key"].as_str().unwrap();
+    assert_eq!(top, "config-reload");
+    assert!(dom.contains(top));
+    assert!(dom.contains(r#"<svg id="flamegraph""#) && dom.contains("fg:w="), "flame graph not initialised");
+    assert!(dom.contains(r#"class="filter""#));
+}
