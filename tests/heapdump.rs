@@ -103,7 +103,7 @@ fn parity_with_the_independent_reader() {
 
         // Every allocation site with live objects.
         let nb = d.buckets.len();
-        let ret = a.group_retained(&a.obj_bucket, nb);
+        let ret = &a.site_retained;
         let shallow = a.group_shallow(&a.obj_bucket, nb);
         let ours: BTreeMap<String, (u64, u64, u64)> = (0..nb)
             .filter(|&b| shallow[b].objects > 0)

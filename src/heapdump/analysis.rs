@@ -3,7 +3,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::dominators::{Dominators, NO_GROUP, UNREACHABLE};
+use super::dominators::{Csr, Dominators, NO_GROUP, UNREACHABLE};
 use super::elf::Binary;
 use super::graph::{self, AddrIndex, Graph, RootKind};
 use super::parse::HeapDump;
@@ -19,6 +19,19 @@ pub struct Analysis<'d> {
     pub doms: Dominators,
     /// Retained bytes per node.
     pub retained: Vec<u64>,
+    /// Children of each node in the dominator tree (built once, walked by every grouping).
+    pub tree: Csr,
+    /// Category per object: a rules category index, `n_categories - 1` for
+    /// unattributed stacks, `NO_GROUP` for objects without an allocation sample.
+    pub obj_category: Vec<u32>,
+    /// Rules categories plus one for unattributed.
+    pub n_categories: usize,
+    /// Group retained bytes per allocation-site bucket.
+    pub site_retained: Vec<u64>,
+    /// Group retained bytes per shape.
+    pub shape_retained: Vec<u64>,
+    /// Group retained bytes per category (indexed as `obj_category`).
+    pub category_retained: Vec<u64>,
     /// Allocation-site bucket index per object (`NO_GROUP` if not sampled).
     pub obj_bucket: Vec<u32>,
     /// Allocation samples that resolved to no object.
@@ -225,7 +238,26 @@ impl<'d> Analysis<'d> {
             *slot = id;
         }
 
+        let n_categories = rules.category_names().count() + 1;
+        let obj_category: Vec<u32> = obj_bucket
+            .iter()
+            .map(|&b| match b {
+                NO_GROUP => NO_GROUP,
+                b => bucket_attr[b as usize].category.map_or(n_categories as u32 - 1, |c| c as u32),
+            })
+            .collect();
         lap("sites, categories, shapes");
+        let tree = doms.tree();
+        let mut g = group_retained_many(
+            &tree,
+            graph.super_root(),
+            &retained,
+            &[(&obj_bucket, dump.buckets.len()), (&obj_shape, shapes.len()), (&obj_category, n_categories)],
+        );
+        let category_retained = g.pop().unwrap_or_default();
+        let shape_retained = g.pop().unwrap_or_default();
+        let site_retained = g.pop().unwrap_or_default();
+        lap("group retained sizes");
         let mut phantoms = (0, 0);
         for i in 0..nobj {
             if doms.idom[i] != UNREACHABLE {
@@ -244,6 +276,12 @@ impl<'d> Analysis<'d> {
             graph,
             doms,
             retained,
+            tree,
+            obj_category,
+            n_categories,
+            site_retained,
+            shape_retained,
+            category_retained,
             obj_bucket,
             unresolved_samples,
             interior_samples,
@@ -282,9 +320,8 @@ impl<'d> Analysis<'d> {
     /// Group retained per group over objects: the retained bytes of the
     /// members that no other member of the same group dominates.
     pub fn group_retained(&self, obj_group: &[u32], ngroups: usize) -> Vec<u64> {
-        let mut g = vec![NO_GROUP; self.graph.num_nodes()];
-        g[..obj_group.len()].copy_from_slice(obj_group);
-        self.doms.group_retained(&self.retained, &g, ngroups)
+        let mut g = group_retained_many(&self.tree, self.graph.super_root(), &self.retained, &[(obj_group, ngroups)]);
+        g.pop().unwrap_or_default()
     }
 
     /// Shallow totals per group over reachable objects.
@@ -341,6 +378,57 @@ impl<'d> Analysis<'d> {
         }
         self.dump.str(self.dump.frames[f as usize].func)
     }
+}
+
+/// Group retained sizes for several groupings of the objects in one walk
+/// of the dominator tree: for each grouping, the sum of `retained[v]` over
+/// members v that have no proper dominator-tree ancestor in the same group.
+/// Groupings are per object (`NO_GROUP`: none); synthetic nodes have no group.
+///
+/// One iterative DFS with one "active members on the path" counter array per
+/// grouping; each node's groups are read once on entry and kept on the stack
+/// for the exit, because random reads of the group arrays are what this walk
+/// spends its time on at ten million objects.
+pub fn group_retained_many(tree: &Csr, root: u32, retained: &[u64], groupings: &[(&[u32], usize)]) -> Vec<Vec<u64>> {
+    let k = groupings.len();
+    let mut out: Vec<Vec<u64>> = groupings.iter().map(|&(_, n)| vec![0u64; n]).collect();
+    let mut active: Vec<Vec<u32>> = groupings.iter().map(|&(_, n)| vec![0u32; n]).collect();
+    // Stack frames: (node, next child edge); the node's groups live in `gs`.
+    let mut stack: Vec<(u32, u32)> = vec![(root, tree.offsets[root as usize])];
+    let mut gs: Vec<u32> = Vec::new();
+    let mut enter = |v: u32, gs: &mut Vec<u32>, active: &mut [Vec<u32>]| {
+        for (i, &(g, _)) in groupings.iter().enumerate() {
+            let x = g.get(v as usize).copied().unwrap_or(NO_GROUP);
+            if x != NO_GROUP {
+                let a = &mut active[i][x as usize];
+                if *a == 0 {
+                    out[i][x as usize] += retained[v as usize];
+                }
+                *a += 1;
+            }
+            gs.push(x);
+        }
+    };
+    enter(root, &mut gs, &mut active);
+    while let Some(top) = stack.last_mut() {
+        let (v, e) = *top;
+        if e < tree.offsets[v as usize + 1] {
+            top.1 = e + 1;
+            let c = tree.targets[e as usize];
+            enter(c, &mut gs, &mut active);
+            stack.push((c, tree.offsets[c as usize]));
+        } else {
+            stack.pop();
+            let from = gs.len() - k;
+            for (i, &x) in gs[from..].iter().enumerate() {
+                if x != NO_GROUP {
+                    active[i][x as usize] -= 1;
+                }
+            }
+            gs.truncate(from);
+        }
+    }
+    out
 }
 
 /// Function names of goroutine `g`'s frames from frame `skip` outward.

@@ -47,8 +47,10 @@ pub fn profile(a: &Analysis<'_>) -> proto::Profile {
     let nb = d.buckets.len();
     // Unsampled objects form one more group.
     let group: Vec<u32> = a.obj_bucket.iter().map(|&b| if b == NO_GROUP { nb as u32 } else { b }).collect();
-    let retained = a.group_retained(&group, nb + 1);
     let shallow = a.group_shallow(&group, nb + 1);
+    // Objects without a site count their own bytes (see report::heap::categories).
+    let mut retained = a.site_retained.clone();
+    retained.push(shallow[nb].bytes);
 
     let mut functions: Vec<proto::Function> = Vec::new();
     let mut function_ids: FxHashMap<(u32, u32), u64> = FxHashMap::default();

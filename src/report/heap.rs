@@ -364,7 +364,7 @@ impl<'a, 'd> View<'a, 'd> {
 pub fn build(a: &Analysis<'_>, rules: &RuleSet, file: &str, o: &Options) -> HeapReport {
     let v = View::new(a, rules);
     let summary = summary(a, file);
-    let tree = a.doms.tree();
+    let tree = &a.tree;
     let parents = a.bfs_parents();
 
     // Roots.
@@ -391,7 +391,7 @@ pub fn build(a: &Analysis<'_>, rules: &RuleSet, file: &str, o: &Options) -> Heap
 
     // Sites.
     let nb = a.dump.buckets.len();
-    let site_ret = a.group_retained(&a.obj_bucket, nb);
+    let site_ret = &a.site_retained;
     let site_shallow = a.group_shallow(&a.obj_bucket, nb);
     let keepers = site_keepers(&v, nb);
     let mut sites: Vec<SiteRow> = (0..nb)
@@ -405,7 +405,7 @@ pub fn build(a: &Analysis<'_>, rules: &RuleSet, file: &str, o: &Options) -> Heap
 
     // Shapes.
     let ns = a.shapes.len();
-    let shape_ret = a.group_retained(&a.obj_shape, ns);
+    let shape_ret = &a.shape_retained;
     let shape_shallow = a.group_shallow(&a.obj_shape, ns);
     let mut shapes: Vec<ShapeRow> = (0..ns)
         .filter(|&s| shape_shallow[s].objects > 0)
@@ -450,7 +450,7 @@ pub fn build(a: &Analysis<'_>, rules: &RuleSet, file: &str, o: &Options) -> Heap
         if v.share(*total) < o.suspect_share || *total < o.suspect_min.max(1) || suspects.len() >= 5 {
             break;
         }
-        suspects.push(suspect(&v, &tree, &parents, members, suspects.len() + 1));
+        suspects.push(suspect(&v, tree, &parents, members, suspects.len() + 1));
     }
 
     let verdict = match suspects.first() {
@@ -591,39 +591,27 @@ fn site_row(v: &View<'_, '_>, b: usize, shallow: Totals, retained: u64, keeper: 
 fn categories(v: &View<'_, '_>) -> Vec<CategoryRow> {
     let a = v.a;
     let names: Vec<String> = v.rules.category_names().map(|s| s.to_string()).collect();
-    let unattributed = names.len() as u32;
-    let unsampled = unattributed + 1;
-    let mut group: Vec<u32> = a
-        .obj_bucket
-        .iter()
-        .map(|&b| match b {
-            NO_GROUP => unsampled,
-            b => a.bucket_attr[b as usize].category.map(|c| c as u32).unwrap_or(unattributed),
-        })
-        .collect();
-    let n = names.len() + 2;
-    let shallow = a.group_shallow(&group, n);
+    let unattributed = a.n_categories - 1;
     // Objects without an allocation site count their own bytes only: as a
     // group they would "retain" whatever sampled objects hang below the
     // runtime's and init's unsampled structures, which says nothing.
-    for g in group.iter_mut() {
-        if *g == unsampled {
-            *g = NO_GROUP;
-        }
-    }
-    let mut ret = a.group_retained(&group, n);
-    ret[unsampled as usize] = shallow[unsampled as usize].bytes;
-    let mut rows: Vec<CategoryRow> = (0..n)
+    let unsampled = a.n_categories;
+    let group: Vec<u32> = a.obj_category.iter().map(|&c| if c == NO_GROUP { unsampled as u32 } else { c }).collect();
+    let shallow = a.group_shallow(&group, a.n_categories + 1);
+    let mut rows: Vec<CategoryRow> = (0..=a.n_categories)
         .filter(|&c| shallow[c].objects > 0)
-        .map(|c| CategoryRow {
-            name: match c {
-                c if c < names.len() => names[c].clone(),
-                c if c == unattributed as usize => "unattributed".into(),
-                _ => "unsampled".into(),
-            },
-            retained: ret[c],
-            share: v.share(ret[c]),
-            shallow: shallow[c],
+        .map(|c| {
+            let retained = if c == unsampled { shallow[c].bytes } else { a.category_retained[c] };
+            CategoryRow {
+                name: match c {
+                    c if c < unattributed => names[c].clone(),
+                    c if c == unattributed => "unattributed".into(),
+                    _ => "unsampled".into(),
+                },
+                retained,
+                share: v.share(retained),
+                shallow: shallow[c],
+            }
         })
         .collect();
     rows.sort_by(|x, y| y.retained.cmp(&x.retained).then_with(|| x.name.cmp(&y.name)));
@@ -957,7 +945,7 @@ fn root_aggs(v: &View<'_, '_>) -> FxHashMap<String, Agg> {
 fn site_aggs(v: &View<'_, '_>) -> FxHashMap<String, Agg> {
     let a = v.a;
     let nb = a.dump.buckets.len();
-    let ret = a.group_retained(&a.obj_bucket, nb);
+    let ret = &a.site_retained;
     let shallow = a.group_shallow(&a.obj_bucket, nb);
     let keepers = site_keepers(v, nb);
     let mut m: FxHashMap<String, Agg> = FxHashMap::default();
@@ -1008,7 +996,7 @@ fn category_aggs(v: &View<'_, '_>) -> FxHashMap<String, Agg> {
 fn shape_aggs(v: &View<'_, '_>) -> FxHashMap<String, Agg> {
     let a = v.a;
     let ns = a.shapes.len();
-    let ret = a.group_retained(&a.obj_shape, ns);
+    let ret = &a.shape_retained;
     let shallow = a.group_shallow(&a.obj_shape, ns);
     let mut m: FxHashMap<String, Agg> = FxHashMap::default();
     for s in 0..ns {
