@@ -7,7 +7,7 @@ use super::dominators::{Csr, Dominators, NO_GROUP, UNREACHABLE};
 use super::elf::Binary;
 use super::graph::{self, AddrIndex, Graph, RootKind};
 use super::parse::HeapDump;
-use crate::attribute::{Attribution, FrameClass, RuleSet};
+use crate::attribute::{Attribution, FrameClass, FrameInfo, RuleSet};
 
 /// A dump with its graph, dominator tree and per-node facts.
 pub struct Analysis<'d> {
@@ -153,34 +153,59 @@ impl<'d> Analysis<'d> {
                 rules.attribute(infos.iter())
             })
             .collect();
+        // Each goroutine's frames classified once (by interned name), for
+        // the goroutine, its frame roots and what it is doing.
+        let mut class_of: Vec<Option<FrameInfo>> = vec![None; dump.strings.len()];
+        let g_infos: Vec<Vec<FrameInfo>> = dump
+            .goroutines
+            .iter()
+            .map(|g| {
+                let frames = &dump.frames[g.first_frame as usize..(g.first_frame + g.num_frames) as usize];
+                frames
+                    .iter()
+                    .map(|f| *class_of[f.func as usize].get_or_insert_with(|| rules.classify(dump.str(f.func))))
+                    .collect()
+            })
+            .collect();
+        drop(class_of);
         // A goroutine is named by its innermost frame outside the runtime
         // package (the runtime's own goroutines keep their runtime name).
-        let goroutine_frame: Vec<u32> = (0..dump.goroutines.len())
-            .map(|g| {
-                let names = goroutine_frames(dump, g, 0);
-                match names.iter().position(|f| !f.starts_with("runtime.") && !f.starts_with("internal/runtime/")) {
+        let goroutine_frame: Vec<u32> = dump
+            .goroutines
+            .iter()
+            .zip(&g_infos)
+            .map(|(g, infos)| {
+                let frames = &dump.frames[g.first_frame as usize..(g.first_frame + g.num_frames) as usize];
+                let outside = |f: &&super::parse::Frame| {
+                    let n = dump.str(f.func);
+                    !n.starts_with("runtime.") && !n.starts_with("internal/runtime/")
+                };
+                match frames.iter().position(|f| outside(&f)) {
                     Some(i) => i as u32,
-                    None => {
-                        let infos: Vec<_> = names.iter().map(|f| rules.classify(f)).collect();
-                        not_plumbing(&infos)
-                    }
+                    None => not_plumbing(infos),
                 }
             })
             .collect();
+        let mut frame_attr: FxHashMap<u32, Attribution> = FxHashMap::default();
+        let mut frame_roots_of: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
+        for r in &graph.roots {
+            if let (RootKind::Frame, Some(g), Some(f)) = (&r.kind, r.goroutine, r.frame) {
+                frame_roots_of.entry(g).or_default().push(f - dump.goroutines[g as usize].first_frame);
+            }
+        }
+        for (g, skips) in frame_roots_of {
+            let first = dump.goroutines[g as usize].first_frame;
+            for (skip, att) in suffix_attributions(rules, &g_infos[g as usize], &skips) {
+                frame_attr.insert(first + skip as u32, att);
+            }
+        }
         let root_attr = graph
             .roots
             .iter()
-            .map(|r| {
-                let names: Vec<&str> = match (r.kind.clone(), r.goroutine, r.frame) {
-                    (RootKind::Goroutine, Some(g), _) => goroutine_frames(dump, g as usize, 0),
-                    (RootKind::Frame, Some(g), Some(f)) => {
-                        let skip = f - dump.goroutines[g as usize].first_frame;
-                        goroutine_frames(dump, g as usize, skip as usize)
-                    }
-                    _ => vec![r.key.as_str()],
-                };
-                let infos: Vec<_> = names.iter().map(|nm| rules.classify(nm)).collect();
-                rules.attribute(infos.iter())
+            .map(|r| match (&r.kind, r.goroutine, r.frame) {
+                (RootKind::Goroutine, Some(g), _) => rules.attribute(g_infos[g as usize].iter()),
+                (RootKind::Frame, Some(_), Some(f)) => frame_attr[&f],
+                _ => rules.attribute([rules.classify(r.key.as_str())].iter()),
             })
             .collect();
 
@@ -431,12 +456,38 @@ pub fn group_retained_many(tree: &Csr, root: u32, retained: &[u64], groupings: &
     out
 }
 
-/// Function names of goroutine `g`'s frames from frame `skip` outward.
-fn goroutine_frames(dump: &HeapDump, g: usize, skip: usize) -> Vec<&str> {
-    let gr = &dump.goroutines[g];
-    let lo = gr.first_frame as usize + skip;
-    let hi = (gr.first_frame + gr.num_frames) as usize;
-    dump.frames[lo.min(hi)..hi].iter().map(|f| dump.str(f.func)).collect()
+/// `rules.attribute(&infos[k..])` for every `k` in `skips` (the frame roots
+/// of one goroutine), with `frame` relative to `k` as there.
+///
+/// Guard: attributing each suffix on its own is quadratic in the depth of
+/// the stack, and a goroutine in runaway recursion has millions of frames,
+/// each a root when it holds a pointer. Attribution only ever looks at the
+/// first frame with a given (class, signature bits) value, so each suffix is
+/// attributed over the list of those first frames instead, kept up to date
+/// while walking from the outermost frame in: O(frames × distinct values).
+fn suffix_attributions(rules: &RuleSet, infos: &[FrameInfo], skips: &[u32]) -> Vec<(usize, Attribution)> {
+    let mut want = vec![false; infos.len()];
+    for &k in skips {
+        if let Some(w) = want.get_mut(k as usize) {
+            *w = true;
+        }
+    }
+    let same = |a: &FrameInfo, b: &FrameInfo| a.class == b.class && a.sig_bits == b.sig_bits;
+    // (first frame with this value, at or after k), ascending by position.
+    let mut firsts: Vec<(FrameInfo, usize)> = Vec::new();
+    let mut out = Vec::with_capacity(skips.len());
+    for k in (0..infos.len()).rev() {
+        if let Some(j) = firsts.iter().position(|(f, _)| same(f, &infos[k])) {
+            firsts.remove(j);
+        }
+        firsts.insert(0, (infos[k], k));
+        if want[k] {
+            let mut att = rules.attribute(firsts.iter().map(|(f, _)| f));
+            att.frame = firsts[att.frame].1 - k;
+            out.push((k, att));
+        }
+    }
+    out
 }
 
 /// Whether a runtime of this version puts a type header in 513 B–32 KiB objects (Go ≥ 1.22).

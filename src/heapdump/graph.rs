@@ -30,37 +30,73 @@ const NONE: u32 = u32::MAX;
 /// use. A lookup is one hash probe, one table read and a binary search over
 /// the objects of that page only, where a plain binary search over all
 /// objects would miss the cache at every step.
+///
+/// Guard: an arena gets its 32 KiB table only when objects touch at least
+/// [`DENSE_ARENA_PAGES`] of its pages; the pages of sparser arenas go into
+/// one hash map. Otherwise a hostile dump of one-byte objects 64 MiB apart
+/// (about 8 bytes of file each) would cost 32 KiB of table per object: a
+/// 1 MiB file asked for 4 GiB. Now the index costs at most a few dozen bytes
+/// per (object, page) pair, like the object table itself.
 pub struct AddrIndex<'a> {
     addr: &'a [u64],
     size: &'a [u32],
-    arenas: FxHashMap<u64, Box<[u32]>>,
+    /// Per arena: its page table, or `None` when its pages are in `pages`.
+    arenas: FxHashMap<u64, Option<Box<[u32]>>>,
+    /// Page → lowest object overlapping it, for the sparse arenas.
+    pages: FxHashMap<u64, u32>,
 }
+
+/// Pages an arena's objects must touch (counted per object) for it to get a
+/// dense table: 1/8 of the arena, so a table costs at most 32 B per touch.
+const DENSE_ARENA_PAGES: u32 = (PAGES_PER_ARENA / 8) as u32;
 
 impl<'a> AddrIndex<'a> {
     /// Builds the index over objects sorted by address and not overlapping.
     pub fn new(addr: &'a [u64], size: &'a [u32]) -> AddrIndex<'a> {
-        let mut arenas: FxHashMap<u64, Box<[u32]>> = FxHashMap::default();
-        for (i, (&a, &s)) in addr.iter().zip(size).enumerate() {
-            let first = a >> PAGE_SHIFT;
-            let last = (a + s as u64 - 1) >> PAGE_SHIFT;
-            for page in first..=last {
-                let t = arenas
-                    .entry(page >> (ARENA_SHIFT - PAGE_SHIFT))
-                    .or_insert_with(|| vec![NONE; PAGES_PER_ARENA].into_boxed_slice());
-                let slot = &mut t[(page as usize) & (PAGES_PER_ARENA - 1)];
+        let pages_of = |i: usize| {
+            let (a, s) = (addr[i], size[i] as u64);
+            (a >> PAGE_SHIFT)..=((a + s - 1) >> PAGE_SHIFT)
+        };
+        // Pages touched per arena, to choose dense or sparse.
+        let mut touched: FxHashMap<u64, u32> = FxHashMap::default();
+        for i in 0..addr.len() {
+            for page in pages_of(i) {
+                let c = touched.entry(page >> (ARENA_SHIFT - PAGE_SHIFT)).or_default();
+                *c = c.saturating_add(1);
+            }
+        }
+        let mut arenas: FxHashMap<u64, Option<Box<[u32]>>> = touched
+            .into_iter()
+            .map(|(arena, n)| (arena, (n >= DENSE_ARENA_PAGES).then(|| vec![NONE; PAGES_PER_ARENA].into_boxed_slice())))
+            .collect();
+        let mut pages: FxHashMap<u64, u32> = FxHashMap::default();
+        for i in 0..addr.len() {
+            for page in pages_of(i) {
+                let slot = match arenas.get_mut(&(page >> (ARENA_SHIFT - PAGE_SHIFT))) {
+                    Some(Some(t)) => &mut t[(page as usize) & (PAGES_PER_ARENA - 1)],
+                    _ => pages.entry(page).or_insert(NONE),
+                };
                 if *slot == NONE {
                     *slot = i as u32;
                 }
             }
         }
-        AddrIndex { addr, size, arenas }
+        AddrIndex { addr, size, arenas, pages }
+    }
+
+    /// Bytes of heap the index's tables use (approximately), for tests.
+    pub fn table_bytes(&self) -> usize {
+        let dense = self.arenas.values().flatten().count() * PAGES_PER_ARENA * 4;
+        dense + (self.arenas.capacity() + self.pages.capacity()) * 24
     }
 
     /// The object whose bytes `[addr, addr + size)` contain `v`.
     #[inline]
     pub fn find(&self, v: u64) -> Option<u32> {
-        let t = self.arenas.get(&(v >> ARENA_SHIFT))?;
-        let first = t[((v >> PAGE_SHIFT) as usize) & (PAGES_PER_ARENA - 1)];
+        let first = match self.arenas.get(&(v >> ARENA_SHIFT))? {
+            Some(t) => t[((v >> PAGE_SHIFT) as usize) & (PAGES_PER_ARENA - 1)],
+            None => *self.pages.get(&(v >> PAGE_SHIFT))?,
+        };
         if first == NONE {
             return None;
         }

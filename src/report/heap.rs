@@ -506,7 +506,14 @@ fn folded(v: &View<'_, '_>) -> Vec<(String, u64)> {
         let stack = if b < nb {
             let names: Vec<String> =
                 d.bucket_frames(&d.buckets[b]).iter().rev().map(|f| clean_name(d.str(f.func))).collect();
-            names.join(";")
+            // Guard: a memprof bucket may have no frames (stack depth 0);
+            // inferno refuses a line with an empty stack ("No stack counts
+            // found"), which failed the whole HTML report.
+            if names.is_empty() {
+                "(no frames)".to_string()
+            } else {
+                names.join(";")
+            }
         } else {
             crate::heapdump::export::UNSAMPLED.to_string()
         };
