@@ -344,3 +344,30 @@ fn binary_names_globals_and_types() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.starts_with("leakscope: --binary /bin/sh:"), "{err}");
 }
+
+/// The renderers' output on fixed fixtures, reviewed by a person when it
+/// changes (`INSTA_UPDATE=always cargo test --test heapdump`, then read the diff).
+#[test]
+fn golden_reports() {
+    // Relative paths, run from the repository root, so the file names in the
+    // reports do not depend on where the checkout is.
+    let p = |s: &str, n: u8| format!("testdata/heapdumps/{s}/{n}.heapdump.gz");
+    let run = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_leakscope")).args(args).current_dir(common::root()).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    insta::assert_snapshot!("heap_global_map_text", run(&["heap", &p("global-map", 2), "--color", "never"]));
+    insta::assert_snapshot!(
+        "heap_goroutine_stack_markdown",
+        run(&["heap", &p("goroutine-stack", 2), "--format", "markdown"])
+    );
+    insta::assert_snapshot!(
+        "heapdiff_config_registry_text",
+        run(&["diff", &p("config-registry", 1), &p("config-registry", 2), "--color", "never"])
+    );
+    let v: Value =
+        serde_json::from_str(&run(&["diff", &p("config-registry", 1), &p("config-registry", 2), "--format", "json"]))
+            .unwrap();
+    insta::assert_json_snapshot!("heapdiff_config_registry_json", v);
+}

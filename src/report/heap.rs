@@ -460,10 +460,11 @@ pub fn build(a: &Analysis<'_>, rules: &RuleSet, file: &str, o: &Options) -> Heap
             crate::report::units::bytes(summary.reachable.bytes as i64)
         ),
         Some(s) => format!(
-            "{} leak suspect{}: {} retains {} ({:.0}% of the reachable heap){}.",
+            "{} leak suspect{}: {} retain{} {} ({:.0}% of the reachable heap){}.",
             suspects.len(),
             if suspects.len() == 1 { "" } else { "s" },
             s.label,
+            if s.count > 1 { "" } else { "s" },
             crate::report::units::bytes(s.retained as i64),
             s.share * 100.0,
             s.accumulation
@@ -713,7 +714,7 @@ fn suspect(
         signature = att.signature.map(|s| v.rules.file.signatures[s as usize].id.clone());
     }
     let ret: u64 = members.iter().map(|&m| a.retained[m as usize]).sum();
-    let each = if members.len() > 1 { ", each like the first" } else { "" };
+    let each = if members.len() > 1 { " (in the first of them; the others are alike)" } else { "" };
     let description = format!(
         "{label} keep{} {} alive ({:.0}% of the reachable heap){}.",
         if members.len() > 1 { "" } else { "s" },
@@ -721,7 +722,7 @@ fn suspect(
         v.share(ret) * 100.0,
         match &accumulation {
             Some(acc) => format!(
-                "; it accumulates{each} in {} ({}), which dominates {} objects{}",
+                "; it accumulates in {}{each} ({}), which dominates {} objects{}",
                 acc.addr,
                 acc.shape,
                 acc.children,
