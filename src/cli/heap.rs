@@ -53,6 +53,8 @@ pub struct HeapArgs {
     pub output_pprof: Option<PathBuf>,
 }
 
+const NO_DOT: &str = "--format dot is for profile diffs; heap dumps have text, markdown, json and html";
+
 /// Reads a dump, naming the file in errors.
 pub(crate) fn read(path: &Path) -> anyhow::Result<HeapDump> {
     heapdump::read_path(path).map_err(|e| anyhow!(e))
@@ -75,6 +77,9 @@ fn options(nodecount: usize, suspect_pct: f64, suspect_min: i64) -> anyhow::Resu
 }
 
 pub(crate) fn run(a: HeapArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    if a.format == DiffFormat::Dot {
+        bail!(NO_DOT);
+    }
     let rules = RuleSet::load(a.rules.as_deref()).map_err(|e| anyhow!("rules: {e}"))?;
     let o = options(a.nodecount, a.suspect_pct, a.suspect_min)?;
     let t0 = std::time::Instant::now();
@@ -107,7 +112,7 @@ pub(crate) fn run(a: HeapArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
         DiffFormat::Markdown => render::markdown(&report, out)?,
         DiffFormat::Json => render::json(&report, out)?,
         DiffFormat::Html => crate::report::heap_html::report(&report, out)?,
-        DiffFormat::Dot => bail!("--format dot is for profile diffs; heap dumps have text, markdown, json and html"),
+        DiffFormat::Dot => bail!(NO_DOT),
     }
     out.flush().context("writing the report")?;
     Ok(ExitCode::SUCCESS)
@@ -145,6 +150,9 @@ pub(crate) struct DiffInputs<'a> {
 
 /// `leakscope diff A.dump B.dump`: what grew, and what keeps it.
 pub(crate) fn diff(i: DiffInputs<'_>, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    if i.format == DiffFormat::Dot {
+        bail!(NO_DOT);
+    }
     let rules = i.judging.rules()?;
     let gates = i.gates.validate(&rules)?;
     let o = options(i.nodecount, 10.0, 64 * 1024)?;
@@ -161,7 +169,7 @@ pub(crate) fn diff(i: DiffInputs<'_>, out: &mut dyn Write) -> anyhow::Result<Exi
         DiffFormat::Markdown => render::diff_markdown(&r, out)?,
         DiffFormat::Json => render::diff_json(&r, out)?,
         DiffFormat::Html => crate::report::heap_html::diff(&r, out)?,
-        DiffFormat::Dot => bail!("--format dot is for profile diffs; heap dumps have text, markdown, json and html"),
+        DiffFormat::Dot => bail!(NO_DOT),
     }
     out.flush().context("writing the report")?;
     let category_delta = |name: &str| r.categories.iter().find(|c| c.key == name).map_or(0, |c| c.delta);

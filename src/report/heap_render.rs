@@ -152,14 +152,19 @@ pub fn text(r: &HeapReport, st: Style, out: &mut dyn Write) -> io::Result<()> {
             x.label
         )?;
     }
-    for w in &r.warnings {
+    warnings_and_steps(&r.warnings, &r.next_steps, st, out)
+}
+
+/// The closing warnings and numbered next steps of a text report.
+fn warnings_and_steps(warnings: &[String], steps: &[String], st: Style, out: &mut dyn Write) -> io::Result<()> {
+    for w in warnings {
         writeln!(out)?;
         writeln!(out, "{} {w}", st.bold("Warning:"))?;
     }
-    if !r.next_steps.is_empty() {
+    if !steps.is_empty() {
         writeln!(out)?;
         writeln!(out, "{}", st.bold("Next steps"))?;
-        for (i, n) in r.next_steps.iter().enumerate() {
+        for (i, n) in steps.iter().enumerate() {
             writeln!(out, "  {}. {n}", i + 1)?;
         }
     }
@@ -330,18 +335,7 @@ pub fn diff_text(r: &HeapDiffReport, st: Style, out: &mut dyn Write) -> io::Resu
             suspect_text(s, st, out)?;
         }
     }
-    for w in &r.warnings {
-        writeln!(out)?;
-        writeln!(out, "{} {w}", st.bold("Warning:"))?;
-    }
-    if !r.next_steps.is_empty() {
-        writeln!(out)?;
-        writeln!(out, "{}", st.bold("Next steps"))?;
-        for (i, n) in r.next_steps.iter().enumerate() {
-            writeln!(out, "  {}. {n}", i + 1)?;
-        }
-    }
-    Ok(())
+    warnings_and_steps(&r.warnings, &r.next_steps, st, out)
 }
 
 fn delta_md(title: &str, rows: &[DeltaRow], out: &mut dyn Write) -> io::Result<()> {
