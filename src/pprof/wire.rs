@@ -120,24 +120,27 @@ impl<'a> Reader<'a> {
                 self.pos += 1;
                 return Ok(u64::from(b));
             }
-            if let Some(ten) = rest.first_chunk::<10>() {
-                let mut value = u64::from(b & 0x7f);
-                for (i, &b) in ten.iter().enumerate().skip(1) {
-                    value |= u64::from(b & 0x7f) << (7 * i);
-                    if b < 0x80 {
-                        if i == 9 && b > 1 {
-                            break;
-                        }
-                        self.pos += i + 1;
-                        return Ok(value);
+            let head: &[u8] = match rest.first_chunk::<10>() {
+                Some(ten) => ten,
+                // The last bytes of a buffer (packed arrays end there).
+                None => rest,
+            };
+            let mut value = u64::from(b & 0x7f);
+            for (i, &b) in head.iter().enumerate().skip(1) {
+                value |= u64::from(b & 0x7f) << (7 * i);
+                if b < 0x80 {
+                    if i == 9 && b > 1 {
+                        break;
                     }
+                    self.pos += i + 1;
+                    return Ok(value);
                 }
             }
         }
         self.varint_slow()
     }
 
-    /// [`Reader::varint`] near the end of the data, and its errors.
+    /// [`Reader::varint`]'s errors (truncated or overlong varints).
     #[cold]
     #[inline(never)]
     fn varint_slow(&mut self) -> Result<u64, DecodeError> {

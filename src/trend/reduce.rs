@@ -234,7 +234,11 @@ pub fn reduce(path: &Path, rules: &RuleSet, cache: &FrameCache) -> Result<Reduce
             }
             buf.clear();
             for &loc in p.stack(s) {
-                buf.extend_from_slice(agg.location_nodes(loc as usize));
+                // Element by element: extend_from_slice calls memmove,
+                // which costs more than the one or two ids copied.
+                for &n in agg.location_nodes(loc as usize) {
+                    buf.push(n);
+                }
             }
             let a = rules.attribute(buf.iter().map(|&n| &info[n as usize]));
             let c = a.category.map_or(ncat - 1, usize::from);
