@@ -1,13 +1,26 @@
 #!/usr/bin/env python3
 """Time leakscope against `go tool pprof` and plain `gzip -dc`, same file, same run.
 
-Usage: benches/compare.py [--runs N] [--scale K ...]
+Usage: benches/compare.py [--runs N] [--scale K ...] [--diff] [--no-top]
+                          [--pprof-runs N] [--trend N ...]
 
-Builds leakscope in release mode, writes the deterministic synthetic heap
-profile (leakscope::synth, 200k samples x SCALE) to benches/data/, then runs
-each command N times and reports the median wall time and the peak RSS
-(from wait4's rusage, per child). Ratios are against gzip -dc, the floor
-any reader of a gzip profile pays. Prints a Markdown table for the README.
+Builds leakscope in release mode (in $CARGO_TARGET_DIR, else target/),
+writes the deterministic synthetic heap profile (leakscope::synth, 200k
+samples x SCALE) to benches/data/, then runs each command N times and
+reports the median wall time and the peak RSS (from wait4's rusage, per
+child). Ratios are against gzip -dc, the floor any reader of a gzip profile
+pays. Prints Markdown tables for the README.
+
+With --diff and several scales (e.g. --scale 1 4 16) it ends with one
+table of the diff at every scale, per MB of input, to show whether cost
+grows linearly. --trend N times `leakscope trend` over N ~1 MB snapshots
+of one process whose sites grow slowly (synth scale 0.1, variant i,
+growth 1 + i/1000), with its peak RSS; give several N to see whether
+memory grows with the number of snapshots.
+
+The issue's exact measurement (1x, 4x, 16x diff and a 1,000-snapshot
+trend, pprof timed once per scale at 16x because it takes minutes):
+    benches/compare.py --runs 5 --scale 1 4 16 --diff --no-top --pprof-runs 3 --trend 250 1000
 """
 import argparse
 import os
@@ -36,8 +49,9 @@ def run(cmd):
     return dt, ru.ru_maxrss * 1024
 
 
-def measure(name, cmd, runs):
-    run(cmd)  # warm the page cache and any build caches
+def measure(name, cmd, runs, warm=True):
+    if warm:
+        run(cmd)  # warm the page cache and any build caches
     times, rss = [], []
     for _ in range(runs):
         t, r = run(cmd)
@@ -52,40 +66,53 @@ def main():
     ap.add_argument("--scale", type=int, nargs="*", default=[1])
     ap.add_argument("--no-pprof", action="store_true", help="skip go tool pprof (slow at large scales)")
     ap.add_argument("--diff", action="store_true", help="also time diff of a pair against pprof -top -base and parallel gzip -dc")
+    ap.add_argument("--no-top", action="store_true", help="skip the single-file rows (top, info)")
+    ap.add_argument("--pprof-runs", type=int, default=None,
+                    help="runs of go tool pprof (default: --runs; pprof takes minutes at 16x)")
+    ap.add_argument("--trend", type=int, nargs="*", default=[],
+                    help="time leakscope trend over N ~1 MB snapshots (several N: memory vs N)")
+    ap.add_argument("--no-build", action="store_true", help="use the release binaries already built")
     a = ap.parse_args()
+    pprof_runs = a.pprof_runs or a.runs
 
-    subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "leakscope", "--example", "synth"],
-                   cwd=ROOT, check=True)
-    ls = os.path.join(ROOT, "target", "release", "leakscope")
-    synth = os.path.join(ROOT, "target", "release", "examples", "synth")
+    if not a.no_build:
+        subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "leakscope", "--example", "synth"],
+                       cwd=ROOT, check=True)
+    target = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
+    ls = os.path.join(target, "release", "leakscope")
+    synth = os.path.join(target, "release", "examples", "synth")
     go = shutil.which("go") or "/usr/local/go/bin/go"
     os.makedirs(DATA, exist_ok=True)
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}")
-    print(f"runs per command: {a.runs}, medians of wall time; peak RSS is the max over runs\n")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}, "
+          f"load average at start {os.getloadavg()[0]:.1f}")
+    print(f"runs per command: {a.runs} (go tool pprof: {pprof_runs}), medians of wall time; "
+          f"peak RSS is the max over runs\n")
+    scaling = []
     for k in a.scale:
         f = os.path.join(DATA, f"synth-{k}x.pb.gz")
         if not os.path.exists(f):
             subprocess.run([synth, f, str(k)], check=True)
         size = os.path.getsize(f)
-        rows = [
-            measure("gzip -dc (floor)", ["gzip", "-dc", f], a.runs),
-            measure("leakscope top", [ls, "top", f], a.runs),
-            measure("leakscope top --format json --nodecount 0", [ls, "top", "--format", "json", "--nodecount", "0", f], a.runs),
-            measure("leakscope info", [ls, "info", f], a.runs),
-        ]
-        if not a.no_pprof:
-            rows.append(measure("go tool pprof -top", [go, "tool", "pprof", "-symbolize=none", "-top", f], a.runs))
-        floor = rows[0]["median"]
-        pp = next((r for r in rows if r["name"].startswith("go tool pprof")), None)
-        print(f"### {os.path.basename(f)} ({size / 1e6:.1f} MB gzipped)\n")
-        print("| command | median wall | peak RSS | × gzip -dc | pprof ÷ this |")
-        print("|---|---:|---:|---:|---:|")
-        for r in rows:
-            vs_pp = f"{pp['median'] / r['median']:.1f}×" if pp else "n/a"
-            print(f"| `{r['name']}` | {r['median'] * 1000:.0f} ms | {r['rss'] / 2**20:.0f} MiB "
-                  f"| {r['median'] / floor:.2f} | {vs_pp} |")
-        print()
+        if not a.no_top:
+            rows = [
+                measure("gzip -dc (floor)", ["gzip", "-dc", f], a.runs),
+                measure("leakscope top", [ls, "top", f], a.runs),
+                measure("leakscope top --format json --nodecount 0", [ls, "top", "--format", "json", "--nodecount", "0", f], a.runs),
+                measure("leakscope info", [ls, "info", f], a.runs),
+            ]
+            if not a.no_pprof:
+                rows.append(measure("go tool pprof -top", [go, "tool", "pprof", "-symbolize=none", "-top", f], pprof_runs, warm=False))
+            floor = rows[0]["median"]
+            pp = next((r for r in rows if r["name"].startswith("go tool pprof")), None)
+            print(f"### {os.path.basename(f)} ({size / 1e6:.1f} MB gzipped)\n")
+            print("| command | median wall | peak RSS | × gzip -dc | pprof ÷ this |")
+            print("|---|---:|---:|---:|---:|")
+            for r in rows:
+                vs_pp = f"{pp['median'] / r['median']:.1f}×" if pp else "n/a"
+                print(f"| `{r['name']}` | {r['median'] * 1000:.0f} ms | {r['rss'] / 2**20:.0f} MiB "
+                      f"| {r['median'] / floor:.2f} | {vs_pp} |")
+            print()
         if a.diff:
             g = os.path.join(DATA, f"synth-{k}x-later.pb.gz")
             if not os.path.exists(g):
@@ -99,7 +126,8 @@ def main():
             ]
             if not a.no_pprof:
                 rows.append(measure("go tool pprof -symbolize=none -top -base A B",
-                                    [go, "tool", "pprof", "-symbolize=none", "-top", "-base", f, g], a.runs))
+                                    [go, "tool", "pprof", "-symbolize=none", "-top", "-base", f, g], pprof_runs,
+                                    warm=False))
             floor = rows[0]["median"]
             pp = next((r for r in rows if r["name"].startswith("go tool pprof")), None)
             print(f"### diff of synth-{k}x pair\n")
@@ -110,8 +138,44 @@ def main():
                 rss_pp = f", RSS 1/{pp['rss'] / r['rss']:.0f}" if pp and r is not pp else ""
                 print(f"| `{r['name']}` | {r['median'] * 1000:.0f} ms | {r['rss'] / 2**20:.0f} MiB "
                       f"| {r['median'] / floor:.2f} | {vs_pp}{rss_pp} |")
-            print()
+            print(flush=True)
+            scaling.append((k, (size + os.path.getsize(g)) / 1e6, rows[0], rows[1], pp))
+
+    if len(scaling) > 1:
+        print("### diff at every scale (A and B, gzipped)\n")
+        print("| scale | input MB | parallel gzip -dc | leakscope diff --format json | ms per MB | × gzip | peak RSS "
+              "| go tool pprof -top -base | pprof RSS | pprof ÷ leakscope | RSS ratio |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for k, mb, gz, ls_row, pp in scaling:
+            ppt = f"{pp['median']:.1f} s" if pp else "n/a"
+            pprss = f"{pp['rss'] / 2**20:.0f} MiB" if pp else "n/a"
+            ratio = f"{pp['median'] / ls_row['median']:.1f}×" if pp else "n/a"
+            rss_ratio = f"1/{pp['rss'] / ls_row['rss']:.1f}" if pp else "n/a"
+            print(f"| {k}× | {mb:.0f} | {gz['median'] * 1000:.0f} ms | {ls_row['median'] * 1000:.0f} ms "
+                  f"| {ls_row['median'] * 1000 / mb:.1f} | {ls_row['median'] / gz['median']:.2f} "
+                  f"| {ls_row['rss'] / 2**20:.0f} MiB | {ppt} | {pprss} | {ratio} | {rss_ratio} |")
+        print(flush=True)
+
+    trend_rows = []
+    for n in a.trend:
+        d = os.path.join(DATA, f"trend{n}")
+        os.makedirs(d, exist_ok=True)
+        for i in range(n):
+            out = os.path.join(d, f"heap-{i:04d}.pb.gz")
+            if not os.path.exists(out):
+                subprocess.run([synth, out, "0.1", str(i), str(1 + i / 1000)], check=True, stderr=subprocess.DEVNULL)
+        mb = sum(os.path.getsize(os.path.join(d, x)) for x in os.listdir(d)) / 1e6
+        r = measure(f"leakscope trend ({n} snapshots)", [ls, "trend", "--format", "json", d], a.runs)
+        trend_rows.append((n, mb, r))
+    if trend_rows:
+        print("### trend over N ~1 MB snapshots\n")
+        print("| snapshots | input MB | leakscope trend --format json | ms per snapshot | peak RSS |")
+        print("|---:|---:|---:|---:|---:|")
+        for n, mb, r in trend_rows:
+            print(f"| {n} | {mb:.0f} | {r['median']:.2f} s | {r['median'] * 1000 / n:.1f} | {r['rss'] / 2**20:.0f} MiB |")
+        print()
 
 
 if __name__ == "__main__":
     main()
+    print(f"load average at end {os.getloadavg()[0]:.1f}")

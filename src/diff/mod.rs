@@ -129,7 +129,9 @@ impl Diff {
     }
 }
 
-/// Per-side work done in parallel: aggregation at both granularities.
+/// Per-side work done in parallel: the nodes at function granularity
+/// (their values are summed later, in the same walk that collects the
+/// stacks), and the aggregate at the chosen granularity when it differs.
 struct Side {
     funcs: Aggregate,
     table: Option<Aggregate>,
@@ -137,7 +139,7 @@ struct Side {
 
 fn side(p: &Profile, g: Granularity) -> Side {
     let (funcs, table) = rayon::join(
-        || if g == Granularity::Functions { aggregate(p, g) } else { aggregate_types(p, Granularity::Functions, &[]) },
+        || aggregate_types(p, Granularity::Functions, &[]),
         || if g == Granularity::Functions { None } else { Some(aggregate(p, g)) },
     );
     Side { funcs, table }
@@ -242,9 +244,26 @@ pub fn diff_types(
     drop(frame_ids);
     let [mb, mn] = maps;
 
-    // Distinct stacks per side in parallel, then merged.
-    let ((tb, vb), (tn, vn)) =
-        rayon::join(|| stacks::collect(&base, &sb.funcs, &mb), || stacks::collect(&new, &sn.funcs, &mn));
+    // Distinct stacks per side in parallel, then merged. At function
+    // granularity the same walk sums the function table's flat and cum.
+    let funcs_values = opts.granularity == Granularity::Functions;
+    let (cb, cn) = rayon::join(
+        || stacks::collect(&base, &sb.funcs, &mb, funcs_values),
+        || stacks::collect(&new, &sn.funcs, &mn, funcs_values),
+    );
+    let (mut sb, mut sn) = (sb, sn);
+    let (
+        stacks::Collected { table: tb, vals: vb, flat: fb, cum: cub },
+        stacks::Collected { table: tn, vals: vn, flat: fnew, cum: cun },
+    ) = (cb, cn);
+    if funcs_values {
+        for (side, flat, cum, p) in [(&mut sb, fb, cub, &base), (&mut sn, fnew, cun, &new)] {
+            side.funcs.ntypes = nt;
+            side.funcs.flat = flat;
+            side.funcs.cum = cum;
+            side.funcs.totals = p.totals();
+        }
+    }
     let (table, base_vals, new_vals) = stacks::merge(tb, vb, tn, vn, nt);
 
     let frame_info: Vec<FrameInfo> = frames.par_iter().map(|f| rules.classify(f)).collect();

@@ -70,28 +70,81 @@ impl StackTable {
     }
 }
 
+/// One side's pass over its samples: its distinct stacks with their
+/// summed values and, when asked, the flat and cum values of the
+/// aggregate's nodes (the same numbers [`crate::graph::aggregate`] gives).
+pub struct Collected {
+    /// Distinct stacks as global frame ids.
+    pub table: StackTable,
+    /// `vals[stack * ntypes + t]`.
+    pub vals: Vec<i64>,
+    /// `flat[node * ntypes + t]`, empty unless node values were asked for.
+    pub flat: Vec<i64>,
+    /// `cum[node * ntypes + t]`, empty unless node values were asked for.
+    pub cum: Vec<i64>,
+}
+
 /// Distinct stacks of one profile with their summed values. `map` turns
-/// the aggregate's node ids into global frame ids. One reused frame buffer;
-/// nothing is allocated per sample.
-pub fn collect(p: &Profile, agg: &Aggregate, map: &[u32]) -> (StackTable, Vec<i64>) {
+/// the aggregate's node ids into global frame ids. With `node_values`, the
+/// same walk over each stack also sums the aggregate's flat and cum per
+/// node (each node once per sample, as pprof counts cum), so the samples
+/// are walked once instead of twice. One reused frame buffer; nothing is
+/// allocated per sample.
+pub fn collect(p: &Profile, agg: &Aggregate, map: &[u32], node_values: bool) -> Collected {
     let nt = p.sample_types.len();
+    let nn = agg.nodes.len();
+    // (node, frame) of every line of every location, innermost first, so
+    // that a frame costs one array read rather than three.
+    let pairs: Vec<(u32, u32)> = agg.loc_nodes.iter().map(|&n| (n, map[n as usize])).collect();
+    let offs = &agg.loc_node_offsets;
+    let value_len = if node_values { nn * nt } else { 0 };
+    let mut flat = vec![0i64; value_len];
+    let mut cum = vec![0i64; value_len];
+    // seen[n] == stamp means node n already got this sample's cum.
+    let mut seen = vec![0u32; if node_values { nn } else { 0 }];
     let mut table = StackTable::new();
     let mut vals: Vec<i64> = Vec::new();
     let mut buf: Vec<u32> = Vec::with_capacity(64);
     for s in 0..p.num_samples() {
+        let sv = p.sample_values(s);
+        let stack = p.stack(s);
         buf.clear();
-        for &loc in p.stack(s) {
-            buf.extend(agg.location_nodes(loc as usize).iter().map(|&n| map[n as usize]));
+        if node_values {
+            let stamp = s as u32 + 1;
+            for &loc in stack {
+                let loc = loc as usize;
+                for &(n, f) in &pairs[offs[loc] as usize..offs[loc + 1] as usize] {
+                    buf.push(f);
+                    let n = n as usize;
+                    if seen[n] != stamp {
+                        seen[n] = stamp;
+                        for (c, v) in cum[n * nt..(n + 1) * nt].iter_mut().zip(sv) {
+                            *c = c.wrapping_add(*v);
+                        }
+                    }
+                }
+            }
+            if let Some(&leaf) = stack.first() {
+                let n = pairs[offs[leaf as usize] as usize].0 as usize;
+                for (f, v) in flat[n * nt..(n + 1) * nt].iter_mut().zip(sv) {
+                    *f = f.wrapping_add(*v);
+                }
+            }
+        } else {
+            for &loc in stack {
+                let loc = loc as usize;
+                buf.extend(pairs[offs[loc] as usize..offs[loc + 1] as usize].iter().map(|&(_, f)| f));
+            }
         }
         let (id, fresh) = table.intern(&buf);
         if fresh {
             vals.extend(std::iter::repeat_n(0, nt));
         }
-        for (acc, v) in vals[id * nt..(id + 1) * nt].iter_mut().zip(p.sample_values(s)) {
+        for (acc, v) in vals[id * nt..(id + 1) * nt].iter_mut().zip(sv) {
             *acc += *v;
         }
     }
-    (table, vals)
+    Collected { table, vals, flat, cum }
 }
 
 /// Merges NEW's stacks into BASE's table; returns the table and both

@@ -298,6 +298,10 @@ impl Builder {
             match f.number {
                 1 => {
                     let stacks = &mut self.p.stacks;
+                    if let Value::Bytes(b) = f.value {
+                        // A packed array holds at most one id per byte.
+                        stacks.reserve(b.len());
+                    }
                     let big = &mut self.big_ids;
                     repeated_varint(f.value, f.offset, "Sample.location_id", |id| {
                         if id >= u64::from(BIG_ID) {
@@ -310,6 +314,9 @@ impl Builder {
                 }
                 2 => {
                     let values = &mut self.p.values;
+                    if let (Value::Bytes(b), Some(n)) = (f.value, self.values_per_sample) {
+                        values.reserve(n.min(b.len()));
+                    }
                     repeated_varint(f.value, f.offset, "Sample.value", |v| values.push(v as i64))?
                 }
                 3 => {
@@ -515,16 +522,22 @@ impl Builder {
             }
         }
 
-        // Samples: location ids to indexes, in place.
-        let mut sample = 0usize;
-        for (slot, id) in p.stacks.iter_mut().enumerate() {
-            while p.stack_offsets[sample + 1] as usize <= slot {
-                sample += 1;
+        // Samples: location ids to indexes, in place, one sample at a time
+        // (the sample is named in the error).
+        let resolve = |get: &dyn Fn(u64) -> Option<u32>, p: &mut Profile| -> Result<(), DecodeError> {
+            for sample in 0..p.stack_offsets.len() - 1 {
+                let (lo, hi) = (p.stack_offsets[sample] as usize, p.stack_offsets[sample + 1] as usize);
+                for (slot, id) in p.stacks[lo..hi].iter_mut().enumerate() {
+                    let raw = if *id == BIG_ID { self.big_ids[&(lo + slot)] } else { u64::from(*id) };
+                    *id = get(raw)
+                        .ok_or_else(|| DecodeError::whole(ErrorKind::DanglingSampleLocation { sample, id: raw }))?;
+                }
             }
-            let raw = if *id == BIG_ID { self.big_ids[&slot] } else { u64::from(*id) };
-            *id = loc_index
-                .get(raw)
-                .ok_or_else(|| DecodeError::whole(ErrorKind::DanglingSampleLocation { sample, id: raw }))?;
+            Ok(())
+        };
+        match &loc_index {
+            IdIndex::Dense(v) => resolve(&|id| v.get(usize::try_from(id).ok()?).copied().filter(|&i| i != NONE), p)?,
+            IdIndex::Sparse(_) => resolve(&|id| loc_index.get(id), p)?,
         }
         for l in &p.labels {
             check("Label.key", l.key, None)?;

@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::attribute::{RuleSet, UNATTRIBUTED};
 use crate::report::units;
-pub use reduce::{parse_scrape, Kind, Reduced, Scrape};
+pub use reduce::{parse_scrape, site_category, site_key, site_name, Kind, Reduced, Scrape, SiteKey, Sites};
 pub use stats::Shape;
 
 /// JSON schema name and version of [`TrendReport`].
@@ -370,33 +370,47 @@ pub fn run(inputs: &[PathBuf], rules: &RuleSet, o: &Options) -> Result<TrendRepo
         .collect();
     categories.sort_by(|a, b| b.delta.cmp(&a.delta).then_with(|| a.name.cmp(&b.name)));
 
-    // Sites: the union of keys, ranked by growth.
-    let mut keys: Vec<(usize, String)> = seg.iter().flat_map(|r| r.sites.keys().cloned()).collect();
-    keys.sort();
-    keys.dedup();
-    let mut growth_of: Vec<(i64, (usize, String))> = keys
+    // Sites: the union of keys, ranked by growth; series only for the
+    // sites shown, read from each snapshot's packed sites in one pass.
+    let mut keys: rustc_hash::FxHashSet<SiteKey> = rustc_hash::FxHashSet::default();
+    for r in seg {
+        keys.extend(r.sites.iter().map(|(k, _, _)| k));
+    }
+    let (first_sites, last_sites) = (seg[0].sites.to_map(), seg[n - 1].sites.to_map());
+    let mut growth_of: Vec<(i64, (usize, String), SiteKey)> = keys
         .into_iter()
         .map(|k| {
-            let first = seg[0].sites.get(&k).map_or(0, |v| v.0);
-            let last = seg[n - 1].sites.get(&k).map_or(0, |v| v.0);
+            let first = first_sites.get(&k).map_or(0, |v| v.0);
+            let last = last_sites.get(&k).map_or(0, |v| v.0);
             (last - first, k)
         })
+        .filter(|g| g.0 > 0)
+        .map(|(g, k)| (g, (site_category(k), cache.name(site_name(k))), k))
         .collect();
+    drop((first_sites, last_sites));
     growth_of.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
     let limit = if o.nodecount == 0 { usize::MAX } else { o.nodecount };
+    growth_of.truncate(limit);
+    let shown: FxHashMap<SiteKey, usize> = growth_of.iter().enumerate().map(|(i, g)| (g.2, i)).collect();
+    let mut site_vals = vec![vec![0i64; n]; shown.len()];
+    let mut site_objs = vec![vec![0i64; n]; shown.len()];
+    for (j, r) in seg.iter().enumerate() {
+        for (k, v, ob) in r.sites.iter() {
+            if let Some(&i) = shown.get(&k) {
+                site_vals[i][j] = v;
+                site_objs[i][j] = ob;
+            }
+        }
+    }
     let sites: Vec<SiteSeries> = growth_of
         .iter()
-        .filter(|g| g.0 > 0)
-        .take(limit)
-        .map(|(g, k)| SiteSeries {
+        .zip(site_vals.into_iter().zip(site_objs))
+        .map(|((g, k, _), (vals, objs))| SiteSeries {
             category: cat_name(k.0),
             frame: k.1.clone(),
             delta: *g,
-            series: series(seg.iter().map(|r| r.sites.get(k).map_or(0, |v| v.0)).collect(), th, noise),
-            objects: seg[0]
-                .objects
-                .is_some()
-                .then(|| series(seg.iter().map(|r| r.sites.get(k).map_or(0, |v| v.1)).collect(), th, 0.0)),
+            series: series(vals, th, noise),
+            objects: seg[0].objects.is_some().then(|| series(objs, th, 0.0)),
         })
         .collect();
 
@@ -572,26 +586,30 @@ pub fn run(inputs: &[PathBuf], rules: &RuleSet, o: &Options) -> Result<TrendRepo
         let gt: Option<Vec<f64>> = (gors.iter().all(|r| r.time_nanos > 0))
             .then(|| gors.iter().map(|r| (r.time_nanos - gors[0].time_nanos) as f64 / 3.6e12).collect());
         let gtotal = series(gors.iter().map(|r| r.total).collect(), gt.as_deref(), 0.0);
-        let mut gkeys: Vec<(usize, String)> = gors.iter().flat_map(|r| r.sites.keys().cloned()).collect();
+        let gmaps: Vec<FxHashMap<SiteKey, (i64, i64)>> = gors.iter().map(|r| r.sites.to_map()).collect();
+        let mut gkeys: Vec<((usize, String), SiteKey)> = gmaps
+            .iter()
+            .flat_map(|m| m.keys().copied())
+            .collect::<rustc_hash::FxHashSet<SiteKey>>()
+            .into_iter()
+            .map(|k| ((site_category(k), cache.name(site_name(k))), k))
+            .collect();
         gkeys.sort();
-        gkeys.dedup();
         let malg = rules
             .category_index("goroutines")
             .map(|c| seg[n - 1].categories[c as usize] - seg[0].categories[c as usize]);
+        // Heap sites per package, first and last snapshot of the segment.
+        let pkg_sum = |r: &Reduced, pkg: &str| -> i64 {
+            r.sites.iter().filter(|(k, _, _)| package_of(&cache.name(site_name(*k))) == pkg).map(|(_, v, _)| v).sum()
+        };
         let mut growing: Vec<GoroutineGroup> = gkeys
             .into_iter()
-            .filter_map(|k| {
-                let s = series(gors.iter().map(|r| r.sites.get(&k).map_or(0, |v| v.0)).collect(), gt.as_deref(), 0.0);
+            .filter_map(|(k, key)| {
+                let s = series(gmaps.iter().map(|m| m.get(&key).map_or(0, |v| v.0)).collect(), gt.as_deref(), 0.0);
                 let min_step = 2.max(s.values.first().copied().unwrap_or(0) / 10);
                 (s.shape == Shape::MonotonicGrowth && s.growth >= min_step).then(|| {
                     let pkg = package_of(&k.1).to_string();
-                    let same_pkg: i64 = seg[n - 1]
-                        .sites
-                        .iter()
-                        .filter(|(kk, _)| package_of(&kk.1) == pkg)
-                        .map(|(_, v)| v.0)
-                        .sum::<i64>()
-                        - seg[0].sites.iter().filter(|(kk, _)| package_of(&kk.1) == pkg).map(|(_, v)| v.0).sum::<i64>();
+                    let same_pkg: i64 = pkg_sum(&seg[n - 1], &pkg) - pkg_sum(&seg[0], &pkg);
                     GoroutineGroup {
                         category: cat_name(k.0),
                         frame: k.1.clone(),

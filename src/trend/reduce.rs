@@ -44,26 +44,155 @@ pub struct Reduced {
     pub categories: Vec<i64>,
     /// inuse_objects per category row, for heap profiles.
     pub category_objects: Vec<i64>,
-    /// Attributed sites: (category row, frame name) → (primary, objects).
-    pub sites: FxHashMap<(usize, String), (i64, i64)>,
+    /// Attributed sites: (category row, frame name) → (primary, objects),
+    /// packed (see [`Sites`]); names are ids in the run's [`FrameCache`].
+    pub sites: Sites,
     /// The runtime's MemStats, from a legacy text heap profile's trailer.
     pub memstats: Option<crate::profile::MemStats>,
 }
 
-/// Function-name classification shared by all snapshots of a run.
+/// A site: its category row and the id of its frame name in the run's
+/// [`FrameCache`], in one integer (category in the high half).
+pub type SiteKey = u64;
+
+/// The key of the site (category row `category`, frame name `name`).
+pub fn site_key(category: usize, name: u32) -> SiteKey {
+    ((category as u64) << 32) | u64::from(name)
+}
+
+/// The category row of a site.
+pub fn site_category(k: SiteKey) -> usize {
+    (k >> 32) as usize
+}
+
+/// The frame-name id of a site.
+pub fn site_name(k: SiteKey) -> u32 {
+    k as u32
+}
+
+/// One snapshot's sites with their (primary, objects) values, sorted by
+/// key and packed as varints (key deltas, zigzag values): a trend keeps
+/// one of these per snapshot, so it is kept small, a few bytes per site
+/// instead of a hash-map entry with an owned name.
+#[derive(Debug, Clone, Default)]
+pub struct Sites {
+    bytes: Vec<u8>,
+    len: usize,
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn get_varint(b: &[u8], pos: &mut usize) -> u64 {
+    let mut v = 0u64;
+    let mut shift = 0;
+    loop {
+        let x = b[*pos];
+        *pos += 1;
+        v |= u64::from(x & 0x7f) << shift;
+        if x < 0x80 {
+            return v;
+        }
+        shift += 7;
+    }
+}
+
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
+
+impl Sites {
+    /// Packs `entries`, which must be sorted by key with no key twice.
+    pub fn pack(entries: &[(SiteKey, i64, i64)]) -> Sites {
+        let mut bytes = Vec::with_capacity(entries.len() * 6);
+        let mut prev = 0u64;
+        for &(k, v, o) in entries {
+            debug_assert!(k >= prev);
+            put_varint(&mut bytes, k - prev);
+            put_varint(&mut bytes, zigzag(v));
+            put_varint(&mut bytes, zigzag(o));
+            prev = k;
+        }
+        bytes.shrink_to_fit();
+        Sites { bytes, len: entries.len() }
+    }
+
+    /// Number of sites.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The sites in key order, as (key, primary, objects).
+    pub fn iter(&self) -> impl Iterator<Item = (SiteKey, i64, i64)> + '_ {
+        let mut pos = 0;
+        let mut key = 0u64;
+        (0..self.len).map(move |_| {
+            key += get_varint(&self.bytes, &mut pos);
+            let v = unzigzag(get_varint(&self.bytes, &mut pos));
+            let o = unzigzag(get_varint(&self.bytes, &mut pos));
+            (key, v, o)
+        })
+    }
+
+    /// The sites as a map, for repeated look-ups.
+    pub fn to_map(&self) -> FxHashMap<SiteKey, (i64, i64)> {
+        self.iter().map(|(k, v, o)| (k, (v, o))).collect()
+    }
+}
+
+/// Frame names and their classification, shared by all snapshots of a
+/// run: each distinct name is stored and classified once, and snapshots
+/// refer to it by id.
 #[derive(Debug, Default)]
 pub struct FrameCache {
-    map: RwLock<FxHashMap<String, FrameInfo>>,
+    inner: RwLock<Names>,
+}
+
+#[derive(Debug, Default)]
+struct Names {
+    ids: FxHashMap<Box<str>, u32>,
+    names: Vec<Box<str>>,
+    info: Vec<FrameInfo>,
 }
 
 impl FrameCache {
-    fn get(&self, rules: &RuleSet, name: &str) -> FrameInfo {
-        if let Some(f) = self.map.read().expect("frame cache lock").get(name) {
-            return *f;
+    /// The id and classification of `name`.
+    fn get(&self, rules: &RuleSet, name: &str) -> (u32, FrameInfo) {
+        {
+            let r = self.inner.read().expect("frame cache lock");
+            if let Some(&id) = r.ids.get(name) {
+                return (id, r.info[id as usize]);
+            }
         }
         let f = rules.classify(name);
-        self.map.write().expect("frame cache lock").insert(name.to_string(), f);
-        f
+        let mut w = self.inner.write().expect("frame cache lock");
+        if let Some(&id) = w.ids.get(name) {
+            return (id, w.info[id as usize]);
+        }
+        let id = u32::try_from(w.names.len()).expect("fewer than 2^32 frame names");
+        w.ids.insert(name.into(), id);
+        w.names.push(name.into());
+        w.info.push(f);
+        (id, f)
+    }
+
+    /// The name with id `id`.
+    pub fn name(&self, id: u32) -> String {
+        self.inner.read().expect("frame cache lock").names[id as usize].to_string()
     }
 }
 
@@ -82,13 +211,16 @@ pub fn reduce(path: &Path, rules: &RuleSet, cache: &FrameCache) -> Result<Reduce
     let ncat = rules.file.categories.len() + 1;
     let mut categories = vec![0i64; ncat];
     let mut category_objects = vec![0i64; ncat];
-    let mut sites: FxHashMap<(usize, String), (i64, i64)> = FxHashMap::default();
+    let mut sites = Sites::default();
     let mut total = 0i64;
     let (mut objects, mut alloc) = (0i64, 0i64);
     if !p.sample_types.is_empty() {
         let agg = aggregate_types(&p, Granularity::Functions, &[]);
-        let info: Vec<FrameInfo> = agg.nodes.iter().map(|n| cache.get(rules, &n.name)).collect();
-        let mut local: FxHashMap<(usize, u32), (i64, i64)> = FxHashMap::default();
+        let (names, info): (Vec<u32>, Vec<FrameInfo>) = agg.nodes.iter().map(|n| cache.get(rules, &n.name)).unzip();
+        // Sites by (category row, name id): nodes that print the same name
+        // are one site, as before names became ids.
+        let mut local: FxHashMap<SiteKey, (i64, i64)> = FxHashMap::default();
+        let mut no_frames = None;
         let mut buf: Vec<u32> = Vec::with_capacity(64);
         for s in 0..p.num_samples() {
             let vals = p.sample_values(s);
@@ -102,24 +234,27 @@ pub fn reduce(path: &Path, rules: &RuleSet, cache: &FrameCache) -> Result<Reduce
             }
             buf.clear();
             for &loc in p.stack(s) {
-                buf.extend_from_slice(agg.location_nodes(loc as usize));
+                // Element by element: extend_from_slice calls memmove,
+                // which costs more than the one or two ids copied.
+                for &n in agg.location_nodes(loc as usize) {
+                    buf.push(n);
+                }
             }
             let a = rules.attribute(buf.iter().map(|&n| &info[n as usize]));
             let c = a.category.map_or(ncat - 1, usize::from);
             categories[c] += v;
             category_objects[c] += o;
-            let frame = buf.get(a.frame).copied().unwrap_or(u32::MAX);
-            let e = local.entry((c, frame)).or_default();
+            let name = match buf.get(a.frame) {
+                Some(&n) => names[n as usize],
+                None => *no_frames.get_or_insert_with(|| cache.get(rules, "<no frames>").0),
+            };
+            let e = local.entry(site_key(c, name)).or_default();
             e.0 += v;
             e.1 += o;
         }
-        for ((c, frame), vo) in local {
-            let name =
-                if frame == u32::MAX { "<no frames>".to_string() } else { agg.nodes[frame as usize].name.clone() };
-            let e = sites.entry((c, name)).or_default();
-            e.0 += vo.0;
-            e.1 += vo.1;
-        }
+        let mut entries: Vec<(SiteKey, i64, i64)> = local.into_iter().map(|(k, (v, o))| (k, v, o)).collect();
+        entries.sort_unstable_by_key(|e| e.0);
+        sites = Sites::pack(&entries);
     }
     Ok(Reduced {
         path: path.to_path_buf(),
@@ -228,6 +363,24 @@ pub fn parse_scrape(bytes: &[u8]) -> Result<Scrape, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sites_pack_and_unpack() {
+        let entries = vec![
+            (site_key(0, 0), 0, 0),
+            (site_key(0, 7), -5, 3),
+            (site_key(2, 1), i64::MAX, i64::MIN),
+            (site_key(2, u32::MAX), 1 << 40, -(1 << 40)),
+            (site_key(100, 3), 123_456_789, 42),
+        ];
+        let s = Sites::pack(&entries);
+        assert_eq!(s.len(), entries.len());
+        assert_eq!(s.iter().collect::<Vec<_>>(), entries);
+        assert_eq!(s.to_map()[&site_key(2, 1)], (i64::MAX, i64::MIN));
+        assert_eq!(site_category(site_key(100, 3)), 100);
+        assert_eq!(site_name(site_key(100, 3)), 3);
+        assert!(Sites::pack(&[]).is_empty());
+    }
 
     #[test]
     fn scrape() {

@@ -20,19 +20,44 @@ pub struct MannKendall {
     pub p: f64,
 }
 
-/// Mann–Kendall test on `x` (in time order). O(n²); callers cap n.
+/// Mann–Kendall's S: over all pairs i < j, +1 when x[j] > x[i], −1 when
+/// x[j] < x[i], 0 for ties and for pairs with a NaN (which compares with
+/// nothing). O(n log n): one walk over the series, counting with a Fenwick
+/// tree over value ranks how many earlier values lie below and above each.
+fn mann_kendall_s(x: &[f64]) -> i64 {
+    let mut ranks: Vec<f64> = x.iter().copied().filter(|v| !v.is_nan()).collect();
+    ranks.sort_by(|a, b| a.partial_cmp(b).expect("no NaN"));
+    ranks.dedup();
+    // tree[i] covers a power-of-two run of ranks ending at i (1-based).
+    let mut tree = vec![0i64; ranks.len() + 1];
+    let count_le = |tree: &[i64], mut i: usize| {
+        let mut c = 0;
+        while i > 0 {
+            c += tree[i];
+            i &= i - 1;
+        }
+        c
+    };
+    let (mut s, mut seen) = (0i64, 0i64);
+    for &v in x.iter().filter(|v| !v.is_nan()) {
+        let r = ranks.partition_point(|&u| u < v); // values below v: ranks 0..r
+        let below = count_le(&tree, r);
+        let above = seen - count_le(&tree, r + 1);
+        s += below - above;
+        let mut i = r + 1;
+        while i < tree.len() {
+            tree[i] += 1;
+            i += i & i.wrapping_neg();
+        }
+        seen += 1;
+    }
+    s
+}
+
+/// Mann–Kendall test on `x` (in time order). O(n log n).
 pub fn mann_kendall(x: &[f64]) -> MannKendall {
     let n = x.len();
-    let mut s: i64 = 0;
-    for i in 0..n {
-        for j in i + 1..n {
-            s += match x[j].partial_cmp(&x[i]) {
-                Some(std::cmp::Ordering::Greater) => 1,
-                Some(std::cmp::Ordering::Less) => -1,
-                _ => 0,
-            };
-        }
-    }
+    let s = mann_kendall_s(x);
     // Tie correction: groups of equal values.
     let mut sorted: Vec<f64> = x.to_vec();
     sorted.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
@@ -204,6 +229,38 @@ mod tests {
         assert!((mann_kendall(&flat).p - 1.0).abs() < 1e-6, "erf approximation error is below 1.5e-7");
         // A textbook value: n = 10, S = 45, Var = 125, Z = 44/sqrt(125) = 3.935
         assert!((mk.z - 3.9355).abs() < 1e-3);
+    }
+
+    /// The pairwise definition of S, as the test was first written.
+    fn s_by_pairs(x: &[f64]) -> i64 {
+        let mut s = 0;
+        for i in 0..x.len() {
+            for j in i + 1..x.len() {
+                s += match x[j].partial_cmp(&x[i]) {
+                    Some(std::cmp::Ordering::Greater) => 1,
+                    Some(std::cmp::Ordering::Less) => -1,
+                    _ => 0,
+                };
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn mann_kendall_s_matches_the_pairwise_count() {
+        let mut state = 7u64;
+        let mut next = || {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            state >> 33
+        };
+        for n in [0usize, 1, 2, 3, 5, 17, 64, 300] {
+            for spread in [1u64, 3, 10, 1_000_000] {
+                let x: Vec<f64> = (0..n).map(|_| (next() % spread) as f64).collect();
+                assert_eq!(mann_kendall_s(&x), s_by_pairs(&x), "n={n} spread={spread}");
+            }
+        }
+        let odd = [3.0, f64::NAN, 1.0, -0.0, 0.0, f64::INFINITY, 2.0, f64::NAN, f64::NEG_INFINITY, 1.0];
+        assert_eq!(mann_kendall_s(&odd), s_by_pairs(&odd));
     }
 
     #[test]
