@@ -17,6 +17,19 @@ use crate::report::heap::{self as model, Options};
 use crate::report::heap_render as render;
 use crate::report::render::Style;
 
+/// Output formats of `heap`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HeapFormat {
+    /// For a terminal (coloured when it is one and NO_COLOR is unset).
+    Text,
+    /// For a postmortem document.
+    Markdown,
+    /// For scripts: schema leakscope.heap/v1 (see README).
+    Json,
+    /// One self-contained HTML page: verdict, suspects with their paths, tables and a flame graph.
+    Html,
+}
+
 /// Arguments of `leakscope heap`.
 #[derive(Debug, Args)]
 pub struct HeapArgs {
@@ -26,16 +39,16 @@ pub struct HeapArgs {
     /// types (Go ≥ 1.22 malloc headers).
     #[arg(long, value_name = "EXE")]
     pub binary: Option<PathBuf>,
-    /// Output format (dot is not available for heap dumps).
-    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
-    pub format: DiffFormat,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = HeapFormat::Text)]
+    pub format: HeapFormat,
     /// Rows per table.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub nodecount: usize,
     /// A root retaining at least this percentage of the reachable heap is a leak suspect.
     #[arg(long, default_value_t = 10.0, value_name = "PCT")]
     pub suspect_pct: f64,
-    /// ... and at least this many bytes (e.g. 1MiB).
+    /// A suspect must also retain at least this many bytes (e.g. 1MiB).
     #[arg(long, default_value = "64KiB", value_name = "SIZE", value_parser = super::diff::parse_size)]
     pub suspect_min: i64,
     /// Colour for text output.
@@ -77,9 +90,6 @@ fn options(nodecount: usize, suspect_pct: f64, suspect_min: i64) -> anyhow::Resu
 }
 
 pub(crate) fn run(a: HeapArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    if a.format == DiffFormat::Dot {
-        bail!(NO_DOT);
-    }
     let rules = RuleSet::load(a.rules.as_deref()).map_err(|e| anyhow!("rules: {e}"))?;
     let o = options(a.nodecount, a.suspect_pct, a.suspect_min)?;
     let t0 = std::time::Instant::now();
@@ -108,11 +118,10 @@ pub(crate) fn run(a: HeapArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
         );
     }
     match a.format {
-        DiffFormat::Text => render::text(&report, Style { color: use_color(a.color) }, out)?,
-        DiffFormat::Markdown => render::markdown(&report, out)?,
-        DiffFormat::Json => render::json(&report, out)?,
-        DiffFormat::Html => crate::report::heap_html::report(&report, out)?,
-        DiffFormat::Dot => bail!(NO_DOT),
+        HeapFormat::Text => render::text(&report, Style { color: use_color(a.color) }, out)?,
+        HeapFormat::Markdown => render::markdown(&report, out)?,
+        HeapFormat::Json => render::json(&report, out)?,
+        HeapFormat::Html => crate::report::heap_html::report(&report, out)?,
     }
     out.flush().context("writing the report")?;
     Ok(ExitCode::SUCCESS)

@@ -18,7 +18,7 @@ use clap::{Parser, Subcommand};
 pub use capture::CaptureArgs;
 pub use diff::DiffArgs;
 pub use flamegraph::FlamegraphArgs;
-pub use heap::HeapArgs;
+pub use heap::{HeapArgs, HeapFormat};
 pub use info::InfoArgs;
 pub use rules::RulesArgs;
 pub use top::TopArgs;

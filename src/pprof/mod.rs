@@ -112,7 +112,7 @@ pub fn parse(data: &[u8]) -> Result<Profile, DecodeError> {
         }
         Format::Protobuf => decode::decode(&mut SliceSource(data)),
         Format::HeapDump => Err(DecodeError::whole(ErrorKind::Unsupported(
-            "this is a Go heap dump (runtime/debug.WriteHeapDump): read it with `leakscope heap FILE`, `info`, `top`, or `diff` of two dumps",
+            "this is a Go heap dump (runtime/debug.WriteHeapDump): read it with `leakscope heap` (which also reads stdin); info, top and diff read heap dumps given as files",
         ))),
         Format::LegacyText => legacy::parse(data),
         Format::MangledGzip => Err(DecodeError::new(1, ErrorKind::Unsupported(
