@@ -101,9 +101,11 @@ impl<'a> AddrIndex<'a> {
             return None;
         }
         let lo = first as usize;
-        // At most 8192 / 8 objects start in one page; the object containing v
-        // is the last one starting at or before it.
-        let hi = (lo + 1025).min(self.addr.len());
+        // The object containing v is the last one starting at or before it.
+        // Go's smallest size class is 8 B, but a hostile dump may hold 1-byte
+        // objects: up to 8192 start in one page, after the one that `first`
+        // may name in the page before.
+        let hi = (lo + (1 << PAGE_SHIFT) as usize + 1).min(self.addr.len());
         let k = lo + self.addr[lo..hi].partition_point(|&a| a <= v);
         if k == lo {
             return None;
@@ -413,4 +415,25 @@ pub fn build(dump: &HeapDump, index: &AddrIndex<'_>, names: Option<&dyn GlobalNa
         targets.extend_from_slice(t);
     }
     Graph { n_objects: n as u32, roots: kept_roots, csr: Csr { offsets, targets }, object_edges }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_objects_in_a_page_of_one_byte_objects() {
+        // 8192 one-byte objects fill one page, after an object that spills into it.
+        let mut addr = vec![0x10_0000 - 4];
+        let mut size = vec![8u32];
+        for i in 0..8192u64 {
+            addr.push(0x10_0000 + i);
+            size.push(1);
+        }
+        let idx = AddrIndex::new(&addr, &size);
+        assert_eq!(idx.find(0x10_0000 - 1), Some(0));
+        assert_eq!(idx.find(0x10_0000 + 8191), Some(8192));
+        assert_eq!(idx.find(0x10_0000 + 5000), Some(5001));
+        assert_eq!(idx.find(0x10_0000 + 8192), None);
+    }
 }
