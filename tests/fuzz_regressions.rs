@@ -98,15 +98,21 @@ fn must_fail(data: &[u8]) -> DecodeError {
     }
 }
 
-#[test]
-fn saved_fuzz_inputs_do_not_panic() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/fuzz-regressions");
+/// The saved crash inputs in `dir` (relative to the crate), sorted; README files excluded.
+fn saved_inputs(dir: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
         .filter(|p| p.is_file() && p.extension().is_none_or(|x| x != "md"))
         .collect();
     files.sort();
+    files
+}
+
+#[test]
+fn saved_fuzz_inputs_do_not_panic() {
+    let files = saved_inputs("testdata/fuzz-regressions");
     for path in &files {
         // Captured, and shown only when the input below fails.
         println!("replaying {}", path.display());
@@ -348,13 +354,7 @@ fn dump_must_fail(data: &[u8]) -> leakscope::heapdump::DumpError {
 
 #[test]
 fn saved_heapdump_fuzz_inputs_do_not_panic() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/fuzz-regressions/heapdump");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file() && p.extension().is_none_or(|x| x != "md"))
-        .collect();
-    files.sort();
+    let files = saved_inputs("testdata/fuzz-regressions/heapdump");
     for path in &files {
         println!("replaying {}", path.display());
         let data = std::fs::read(path).unwrap();
