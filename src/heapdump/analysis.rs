@@ -213,7 +213,8 @@ impl<'d> Analysis<'d> {
         let mut shape_ids: FxHashMap<(u32, u64, u64), u32> = FxHashMap::default();
         let mut shapes: Vec<Shape> = Vec::new();
         let mut obj_shape = vec![0u32; nobj];
-        let typed_headers = header_types_possible(&dump.params.build_version);
+        // Go >= 1.22 puts a type header in 513 B-32 KiB pointerful objects.
+        let typed_headers = dump.params.go_minor().is_some_and(|m| m >= 22);
         for (i, slot) in obj_shape.iter_mut().enumerate() {
             let base = dump.objects.contents[i];
             let size = dump.objects.size[i];
@@ -488,11 +489,4 @@ fn suffix_attributions(rules: &RuleSet, infos: &[FrameInfo], skips: &[u32]) -> V
         }
     }
     out
-}
-
-/// Whether a runtime of this version puts a type header in 513 B–32 KiB objects (Go ≥ 1.22).
-fn header_types_possible(version: &str) -> bool {
-    let Some(rest) = version.strip_prefix("go1.") else { return false };
-    let minor: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
-    minor.parse::<u32>().is_ok_and(|m| m >= 22)
 }

@@ -143,6 +143,15 @@ pub struct Params {
     pub ncpu: u64,
 }
 
+impl Params {
+    /// The minor Go version that wrote the dump (`go1.26.6` → 26), if the version string says.
+    pub fn go_minor(&self) -> Option<u32> {
+        let rest = self.build_version.strip_prefix("go1.")?;
+        let digits = rest.split(|c: char| !c.is_ascii_digit()).next()?;
+        digits.parse().ok()
+    }
+}
+
 /// A goroutine and the range of its frames in [`HeapDump::frames`].
 #[derive(Debug, Clone)]
 pub struct Goroutine {
