@@ -362,7 +362,11 @@ impl<'a, 'd> View<'a, 'd> {
 
 /// Builds the one-dump report.
 pub fn build(a: &Analysis<'_>, rules: &RuleSet, file: &str, o: &Options) -> HeapReport {
-    let v = View::new(a, rules);
+    build_from(&View::new(a, rules), file, o)
+}
+
+fn build_from(v: &View<'_, '_>, file: &str, o: &Options) -> HeapReport {
+    let (a, rules) = (v.a, v.rules);
     let summary = summary(a, file);
     let tree = &a.tree;
     let parents = a.bfs_parents();
@@ -393,15 +397,15 @@ pub fn build(a: &Analysis<'_>, rules: &RuleSet, file: &str, o: &Options) -> Heap
     let nb = a.dump.buckets.len();
     let site_ret = &a.site_retained;
     let site_shallow = a.group_shallow(&a.obj_bucket, nb);
-    let keepers = site_keepers(&v, nb);
+    let keepers = site_keepers(v, nb);
     let mut sites: Vec<SiteRow> = (0..nb)
         .filter(|&b| site_shallow[b].objects > 0)
-        .map(|b| site_row(&v, b, site_shallow[b], site_ret[b], keepers[b]))
+        .map(|b| site_row(v, b, site_shallow[b], site_ret[b], keepers[b]))
         .collect();
     sites.sort_by(|x, y| y.retained.cmp(&x.retained).then_with(|| x.stack.cmp(&y.stack)));
     sites.truncate(o.top);
 
-    let categories = categories(&v);
+    let categories = categories(v);
 
     // Shapes.
     let ns = a.shapes.len();
@@ -450,7 +454,7 @@ pub fn build(a: &Analysis<'_>, rules: &RuleSet, file: &str, o: &Options) -> Heap
         if v.share(*total) < o.suspect_share || *total < o.suspect_min.max(1) || suspects.len() >= 5 {
             break;
         }
-        suspects.push(suspect(&v, tree, &parents, members, suspects.len() + 1));
+        suspects.push(suspect(v, tree, &parents, members, suspects.len() + 1));
     }
 
     let verdict = match suspects.first() {
@@ -474,9 +478,9 @@ pub fn build(a: &Analysis<'_>, rules: &RuleSet, file: &str, o: &Options) -> Heap
         ),
     };
 
-    let warnings = warnings(&summary, &a.dump.params.build_version);
+    let warnings = warnings(&summary, a.dump.params.go_minor());
     let next_steps = next_steps(&suspects, &sites, rules);
-    let flame = folded(&v).into_iter().map(|(stack, n)| Folded { stack, base: 0, new: n as i64 }).collect();
+    let flame = folded(v).into_iter().map(|(stack, n)| Folded { stack, base: 0, new: n as i64 }).collect();
     HeapReport {
         schema: SCHEMA,
         summary,
@@ -768,7 +772,7 @@ fn dominant_site(a: &Analysis<'_>, tree: &crate::heapdump::dominators::Csr, at: 
     bytes.into_iter().max_by_key(|&(b, n)| (n, std::cmp::Reverse(b))).map(|(b, _)| b)
 }
 
-fn warnings(s: &Summary, version: &str) -> Vec<String> {
+fn warnings(s: &Summary, go_minor: Option<u32>) -> Vec<String> {
     let mut w = Vec::new();
     if s.sample_coverage < 0.5 {
         w.push(format!(
@@ -787,14 +791,11 @@ fn warnings(s: &Summary, version: &str) -> Vec<String> {
             garbage as f64 * 100.0 / s.objects.bytes as f64
         ));
     }
-    let minor: Option<u32> = version
-        .strip_prefix("go1.")
-        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
-        .and_then(|m| m.parse().ok());
-    if !minor.is_some_and(|m| (21..=27).contains(&m)) {
+    if !go_minor.is_some_and(|m| (21..=27).contains(&m)) {
         w.push(format!(
-            "Written by {version}; leakscope's reader is checked against Go 1.21–1.27 dumps. The record format is \
-             old and stable, but read the numbers with care."
+            "Written by {}; leakscope's reader is checked against Go 1.21–1.27 dumps. The record format is \
+             old and stable, but read the numbers with care.",
+            s.go_version
         ));
     }
     w
@@ -1085,14 +1086,15 @@ pub fn build_diff(
     let vb = View::new(base, rules);
     let vn = View::new(new, rules);
     let sb = summary(base, base_file);
-    let sn = summary(new, new_file);
+    // The new dump's own report gives its summary, suspects and next steps.
+    let one = build_from(&vn, new_file, o);
+    let sn = one.summary.clone();
     let reachable_delta = sn.reachable.bytes as i64 - sb.reachable.bytes as i64;
     let grew = reachable_delta >= 64 * 1024 && reachable_delta as f64 >= 0.10 * sb.reachable.bytes as f64;
     let roots = align(root_aggs(&vb), root_aggs(&vn), o.top, false);
     let sites = align(site_aggs(&vb), site_aggs(&vn), o.top, true);
     let categories = align(category_aggs(&vb), category_aggs(&vn), usize::MAX, false);
     let shapes = align(shape_aggs(&vb), shape_aggs(&vn), o.top, true);
-    let one = build(new, rules, new_file, o);
     let b = |x: i64| crate::report::units::bytes(x);
     let verdict = if !grew {
         format!(
