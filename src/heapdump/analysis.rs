@@ -350,6 +350,21 @@ impl<'d> Analysis<'d> {
         g.pop().unwrap_or_default()
     }
 
+    /// Reachable objects and bytes per allocation-site bucket, plus one last
+    /// entry (index `buckets.len()`) for objects without an allocation sample.
+    pub fn site_shallow(&self) -> Vec<Totals> {
+        let nb = self.dump.buckets.len();
+        let mut t = vec![Totals::default(); nb + 1];
+        for (i, &b) in self.obj_bucket.iter().enumerate() {
+            if self.doms.idom[i] != UNREACHABLE {
+                let g = if b == NO_GROUP { nb } else { b as usize };
+                t[g].objects += 1;
+                t[g].bytes += self.dump.objects.size[i] as u64;
+            }
+        }
+        t
+    }
+
     /// Shallow totals per group over reachable objects.
     pub fn group_shallow(&self, obj_group: &[u32], ngroups: usize) -> Vec<Totals> {
         let mut t = vec![Totals::default(); ngroups];

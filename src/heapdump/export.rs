@@ -16,7 +16,6 @@
 use rustc_hash::FxHashMap;
 
 use super::analysis::Analysis;
-use super::dominators::NO_GROUP;
 use crate::pprof::proto;
 
 /// A frame to write: function, file, line, and its key in the dump's string ids.
@@ -46,8 +45,7 @@ pub fn profile(a: &Analysis<'_>) -> proto::Profile {
     ];
     let nb = d.buckets.len();
     // Unsampled objects form one more group.
-    let group: Vec<u32> = a.obj_bucket.iter().map(|&b| if b == NO_GROUP { nb as u32 } else { b }).collect();
-    let shallow = a.group_shallow(&group, nb + 1);
+    let shallow = a.site_shallow();
     // Objects without a site count their own bytes (see report::heap::categories).
     let mut retained = a.site_retained.clone();
     retained.push(shallow[nb].bytes);

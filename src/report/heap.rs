@@ -396,7 +396,7 @@ fn build_from(v: &View<'_, '_>, file: &str, o: &Options) -> HeapReport {
     // Sites.
     let nb = a.dump.buckets.len();
     let site_ret = &a.site_retained;
-    let site_shallow = a.group_shallow(&a.obj_bucket, nb);
+    let site_shallow = a.site_shallow();
     let keepers = site_keepers(v, nb);
     let mut sites: Vec<SiteRow> = (0..nb)
         .filter(|&b| site_shallow[b].objects > 0)
@@ -501,8 +501,7 @@ fn folded(v: &View<'_, '_>) -> Vec<(String, u64)> {
     let a = v.a;
     let d = a.dump;
     let nb = d.buckets.len();
-    let group: Vec<u32> = a.obj_bucket.iter().map(|&b| if b == NO_GROUP { nb as u32 } else { b }).collect();
-    let shallow = a.group_shallow(&group, nb + 1);
+    let shallow = a.site_shallow();
     let mut m: FxHashMap<String, u64> = FxHashMap::default();
     for (b, t) in shallow.iter().enumerate() {
         if t.bytes == 0 {
@@ -955,7 +954,7 @@ fn site_aggs(v: &View<'_, '_>) -> FxHashMap<String, Agg> {
     let a = v.a;
     let nb = a.dump.buckets.len();
     let ret = &a.site_retained;
-    let shallow = a.group_shallow(&a.obj_bucket, nb);
+    let shallow = a.site_shallow();
     let keepers = site_keepers(v, nb);
     let mut m: FxHashMap<String, Agg> = FxHashMap::default();
     for b in 0..nb {
