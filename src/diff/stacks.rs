@@ -25,7 +25,7 @@ fn hash(frames: &[u32]) -> u64 {
 }
 
 impl StackTable {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         StackTable { offsets: vec![0], ..Default::default() }
     }
 
@@ -91,7 +91,34 @@ pub struct Collected {
 /// are walked once instead of twice. One reused frame buffer; nothing is
 /// allocated per sample.
 pub fn collect(p: &Profile, agg: &Aggregate, map: &[u32], node_values: bool) -> Collected {
-    let nt = p.sample_types.len();
+    // `leakscope diff` keeps two sample types (bytes and objects): with the
+    // count known at compile time, the per-frame additions are two adds
+    // instead of a loop.
+    match p.sample_types.len() {
+        1 => collect_n::<1>(p, agg, map, node_values),
+        2 => collect_n::<2>(p, agg, map, node_values),
+        _ => collect_n::<0>(p, agg, map, node_values),
+    }
+}
+
+/// `acc += v`, element-wise and wrapping; `N` is their length, or 0 when
+/// only known at run time.
+#[inline(always)]
+fn add<const N: usize>(acc: &mut [i64], v: &[i64]) {
+    if N > 0 {
+        for i in 0..N {
+            acc[i] = acc[i].wrapping_add(v[i]);
+        }
+    } else {
+        for (a, x) in acc.iter_mut().zip(v) {
+            *a = a.wrapping_add(*x);
+        }
+    }
+}
+
+/// [`collect`] for `N` sample types (0: any number).
+fn collect_n<const N: usize>(p: &Profile, agg: &Aggregate, map: &[u32], node_values: bool) -> Collected {
+    let nt = if N > 0 { N } else { p.sample_types.len() };
     let nn = agg.nodes.len();
     // (node, frame) of every line of every location, innermost first, so
     // that a frame costs one array read rather than three.
@@ -106,7 +133,7 @@ pub fn collect(p: &Profile, agg: &Aggregate, map: &[u32], node_values: bool) -> 
     let mut vals: Vec<i64> = Vec::new();
     let mut buf: Vec<u32> = Vec::with_capacity(64);
     for s in 0..p.num_samples() {
-        let sv = p.sample_values(s);
+        let sv = &p.values[s * nt..(s + 1) * nt];
         let stack = p.stack(s);
         buf.clear();
         if node_values {
@@ -118,17 +145,13 @@ pub fn collect(p: &Profile, agg: &Aggregate, map: &[u32], node_values: bool) -> 
                     let n = n as usize;
                     if seen[n] != stamp {
                         seen[n] = stamp;
-                        for (c, v) in cum[n * nt..(n + 1) * nt].iter_mut().zip(sv) {
-                            *c = c.wrapping_add(*v);
-                        }
+                        add::<N>(&mut cum[n * nt..(n + 1) * nt], sv);
                     }
                 }
             }
             if let Some(&leaf) = stack.first() {
                 let n = pairs[offs[leaf as usize] as usize].0 as usize;
-                for (f, v) in flat[n * nt..(n + 1) * nt].iter_mut().zip(sv) {
-                    *f = f.wrapping_add(*v);
-                }
+                add::<N>(&mut flat[n * nt..(n + 1) * nt], sv);
             }
         } else {
             for &loc in stack {
@@ -140,6 +163,7 @@ pub fn collect(p: &Profile, agg: &Aggregate, map: &[u32], node_values: bool) -> 
         if fresh {
             vals.extend(std::iter::repeat_n(0, nt));
         }
+        // Plain adds, as before: the stack sums are not wrapping.
         for (acc, v) in vals[id * nt..(id + 1) * nt].iter_mut().zip(sv) {
             *acc += *v;
         }

@@ -6,8 +6,9 @@
 //! weight, so one graph serves both snapshots and their delta. A virtual
 //! root node sits above every outermost frame.
 
-use petgraph::graph::{DiGraph, EdgeIndex, NodeIndex};
+use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use crate::attribute::FrameClass;
@@ -50,50 +51,131 @@ pub struct GrowthPath {
     pub deltas: Vec<i64>,
 }
 
-impl RetentionGraph {
-    /// Builds the graph of type `t` from the stacks for which `keep` holds.
-    pub fn build(d: &Diff, t: usize, keep: impl Fn(usize) -> bool) -> RetentionGraph {
-        let mut graph: DiGraph<(Frame, Weight), Weight> = DiGraph::new();
-        let root = graph.add_node((None, Weight::default()));
-        // Dense maps and "last stack that touched it" stamps: no per-stack
-        // sorting or allocation to count each node and edge once per stack.
-        let mut node_of: Vec<Option<NodeIndex>> = vec![None; d.frames.len()];
-        let mut node_stamp: Vec<u32> = vec![0; 1];
-        let mut edge_of: FxHashMap<(NodeIndex, NodeIndex), EdgeIndex> = FxHashMap::default();
-        let mut edge_stamp: Vec<u32> = Vec::new();
+/// The parent id of outermost frames in edge keys.
+const ROOT: u32 = u32::MAX;
+
+/// One edge of a [`Part`]: when it first appeared, the last stack that
+/// added to it, and its weights.
+#[derive(Debug, Clone, Copy)]
+struct Acc {
+    order: u32,
+    stamp: u32,
+    w: Weight,
+}
+
+/// The retention graph of one chunk of stacks: nodes in first-appearance
+/// order with their weights, and edges keyed `parent << 32 | child` by
+/// frame id.
+struct Part {
+    nodes: Vec<u32>,
+    node_w: Vec<Weight>,
+    edges: FxHashMap<u64, Acc>,
+}
+
+impl Part {
+    fn walk(d: &Diff, t: usize, keep: &impl Fn(usize) -> bool, stacks: std::ops::Range<usize>, nframes: usize) -> Part {
         let n = d.ntypes();
-        for s in 0..d.stacks.len() {
+        let mut nodes = Vec::new();
+        let mut node_w = vec![Weight::default(); nframes];
+        // Stamp of the last stack that counted each node (0 = never).
+        let mut node_stamp = vec![0u32; nframes];
+        let mut edges: FxHashMap<u64, Acc> = FxHashMap::default();
+        for s in stacks {
             let w = Weight { base: d.base[s * n + t], new: d.new[s * n + t] };
             if (w.base == 0 && w.new == 0) || !keep(s) {
                 continue;
             }
             let stamp = s as u32 + 1;
-            let mut parent = root;
+            let mut parent = ROOT;
             for &f in d.stacks.get(s).iter().rev() {
-                let node = *node_of[f as usize].get_or_insert_with(|| {
-                    node_stamp.push(0);
-                    graph.add_node((Some(f), Weight::default()))
-                });
-                if node_stamp[node.index()] != stamp {
-                    node_stamp[node.index()] = stamp;
-                    let nw = &mut graph[node].1;
+                let st = &mut node_stamp[f as usize];
+                if *st != stamp {
+                    if *st == 0 {
+                        nodes.push(f);
+                    }
+                    *st = stamp;
+                    let nw = &mut node_w[f as usize];
                     nw.base += w.base;
                     nw.new += w.new;
                 }
-                if node != parent {
-                    let e = *edge_of.entry((parent, node)).or_insert_with(|| {
-                        edge_stamp.push(0);
-                        graph.add_edge(parent, node, Weight::default())
+                if f != parent {
+                    let next = edges.len() as u32;
+                    let e = edges.entry(((parent as u64) << 32) | f as u64).or_insert(Acc {
+                        order: next,
+                        stamp: 0,
+                        w: Weight::default(),
                     });
-                    if edge_stamp[e.index()] != stamp {
-                        edge_stamp[e.index()] = stamp;
-                        let ew = &mut graph[e];
-                        ew.base += w.base;
-                        ew.new += w.new;
+                    if e.stamp != stamp {
+                        e.stamp = stamp;
+                        e.w.base += w.base;
+                        e.w.new += w.new;
                     }
                 }
-                parent = node;
+                parent = f;
             }
+        }
+        Part { nodes, node_w, edges }
+    }
+}
+
+impl RetentionGraph {
+    /// Builds the graph of type `t` from the stacks for which `keep` holds.
+    ///
+    /// The stacks are cut into chunks that are walked in parallel, each into
+    /// its own edge table, and the tables are then merged in chunk order.
+    /// Chunk order makes the result identical to one sequential walk: nodes
+    /// and edges are numbered in the order they first appear, and every
+    /// weight counts each stack once. An edge's table entry holds its
+    /// order, its "last stack" stamp and both weights, so a frame costs one
+    /// hash probe (the old build kept a petgraph edge and a hash entry per
+    /// edge, and touched both for every frame).
+    pub fn build(d: &Diff, t: usize, keep: impl Fn(usize) -> bool + Sync) -> RetentionGraph {
+        let nframes = d.frames.len();
+        let nstacks = d.stacks.len();
+        // One chunk per thread: each chunk's edge table costs a merge.
+        let chunk = nstacks.div_ceil(rayon::current_num_threads().max(1)).max(1 << 14);
+        let parts: Vec<Part> = (0..nstacks.div_ceil(chunk).max(1))
+            .into_par_iter()
+            .map(|c| Part::walk(d, t, &keep, c * chunk..((c + 1) * chunk).min(nstacks), nframes))
+            .collect();
+
+        // Merge in chunk order: first appearances keep their order.
+        let mut node_w = vec![Weight::default(); nframes];
+        let mut node_order: Vec<u32> = Vec::new();
+        let mut placed = vec![false; nframes];
+        let mut edges: FxHashMap<u64, (u32, Weight)> = FxHashMap::default();
+        edges.reserve(parts.first().map_or(0, |p| p.edges.len()));
+        for part in parts {
+            for &f in &part.nodes {
+                if !std::mem::replace(&mut placed[f as usize], true) {
+                    node_order.push(f);
+                }
+                let (w, pw) = (&mut node_w[f as usize], part.node_w[f as usize]);
+                w.base += pw.base;
+                w.new += pw.new;
+            }
+            let mut local: Vec<(u64, Acc)> = part.edges.into_iter().collect();
+            local.sort_unstable_by_key(|e| e.1.order);
+            for (key, a) in local {
+                let next = edges.len() as u32;
+                let e = edges.entry(key).or_insert((next, Weight::default()));
+                e.1.base += a.w.base;
+                e.1.new += a.w.new;
+            }
+        }
+
+        let mut graph: DiGraph<(Frame, Weight), Weight> = DiGraph::with_capacity(node_order.len() + 1, edges.len());
+        let root = graph.add_node((None, Weight::default()));
+        let mut node_of = vec![root; nframes];
+        for &f in &node_order {
+            node_of[f as usize] = graph.add_node((Some(f), node_w[f as usize]));
+        }
+        let mut ordered: Vec<(u32, u64, Weight)> = edges.into_iter().map(|(k, (o, w))| (o, k, w)).collect();
+        ordered.sort_unstable_by_key(|e| e.0);
+        for (_, key, w) in ordered {
+            let (p, c) = ((key >> 32) as u32, key as u32);
+            let from = if p == ROOT { root } else { node_of[p as usize] };
+            graph.add_edge(from, node_of[c as usize], w);
         }
         RetentionGraph { graph, root }
     }
@@ -170,5 +252,130 @@ impl RetentionGraph {
             }
         }
         best
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use petgraph::graph::EdgeIndex;
+
+    use super::*;
+    use crate::diff::StackTable;
+
+    /// The sequential build this module had before the chunked one: the
+    /// reference the parallel build must equal, index for index.
+    fn reference(d: &Diff, t: usize, keep: impl Fn(usize) -> bool) -> RetentionGraph {
+        let mut graph: DiGraph<(Frame, Weight), Weight> = DiGraph::new();
+        let root = graph.add_node((None, Weight::default()));
+        let mut node_of: Vec<Option<NodeIndex>> = vec![None; d.frames.len()];
+        let mut node_stamp: Vec<u32> = vec![0; 1];
+        let mut edge_of: FxHashMap<(NodeIndex, NodeIndex), EdgeIndex> = FxHashMap::default();
+        let mut edge_stamp: Vec<u32> = Vec::new();
+        let n = d.ntypes();
+        for s in 0..d.stacks.len() {
+            let w = Weight { base: d.base[s * n + t], new: d.new[s * n + t] };
+            if (w.base == 0 && w.new == 0) || !keep(s) {
+                continue;
+            }
+            let stamp = s as u32 + 1;
+            let mut parent = root;
+            for &f in d.stacks.get(s).iter().rev() {
+                let node = *node_of[f as usize].get_or_insert_with(|| {
+                    node_stamp.push(0);
+                    graph.add_node((Some(f), Weight::default()))
+                });
+                if node_stamp[node.index()] != stamp {
+                    node_stamp[node.index()] = stamp;
+                    let nw = &mut graph[node].1;
+                    nw.base += w.base;
+                    nw.new += w.new;
+                }
+                if node != parent {
+                    let e = *edge_of.entry((parent, node)).or_insert_with(|| {
+                        edge_stamp.push(0);
+                        graph.add_edge(parent, node, Weight::default())
+                    });
+                    if edge_stamp[e.index()] != stamp {
+                        edge_stamp[e.index()] = stamp;
+                        let ew = &mut graph[e];
+                        ew.base += w.base;
+                        ew.new += w.new;
+                    }
+                }
+                parent = node;
+            }
+        }
+        RetentionGraph { graph, root }
+    }
+
+    /// A diff over `nstacks` random stacks of a few frames, with recursion,
+    /// self-calls and zero weights; only the fields the graph reads are set.
+    fn random_diff(seed: u64, nstacks: usize, nframes: u32, nt: usize) -> Diff {
+        let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        let mut next = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let mut stacks = StackTable::new();
+        let (mut base, mut new) = (Vec::new(), Vec::new());
+        let mut buf = Vec::new();
+        while stacks.len() < nstacks {
+            buf.clear();
+            for _ in 0..1 + next(12) {
+                buf.push(next(nframes as u64) as u32);
+            }
+            if stacks.intern(&buf).1 {
+                for _ in 0..nt {
+                    base.push(if next(4) == 0 { 0 } else { next(1000) as i64 });
+                    new.push(if next(4) == 0 { 0 } else { next(1500) as i64 });
+                }
+            }
+        }
+        Diff {
+            types: vec![("inuse_space".into(), "bytes".into()); nt],
+            base_totals: vec![0; nt],
+            new_totals: vec![0; nt],
+            base_time: 0,
+            new_time: 0,
+            period: 0,
+            frames: (0..nframes).map(|f| format!("f{f}")).collect(),
+            frame_info: Vec::new(),
+            stacks,
+            base,
+            new,
+            attributions: Vec::new(),
+            cat_base: Vec::new(),
+            cat_new: Vec::new(),
+            nodes: Vec::new(),
+            new_memstats: None,
+            node_flat: [Vec::new(), Vec::new()],
+            node_cum: [Vec::new(), Vec::new()],
+        }
+    }
+
+    /// Nodes, then edges as (source, target, weight), in index order.
+    type Flat = (Vec<(Frame, Weight)>, Vec<(usize, usize, Weight)>);
+
+    fn flatten(g: &RetentionGraph) -> Flat {
+        let nodes = g.graph.node_indices().map(|n| g.graph[n]).collect();
+        let edges = g.graph.edge_references().map(|e| (e.source().index(), e.target().index(), *e.weight())).collect();
+        (nodes, edges)
+    }
+
+    #[test]
+    fn chunked_build_equals_the_sequential_walk() {
+        // 40k stacks make several chunks; 7 frames give deep recursion.
+        for (seed, nstacks, nframes) in [(1, 40_000, 7), (2, 50_000, 400), (3, 300, 5), (4, 0, 3)] {
+            let d = random_diff(seed, nstacks, nframes, 2);
+            for t in 0..2 {
+                let got = RetentionGraph::build(&d, t, |_| true);
+                let want = reference(&d, t, |_| true);
+                assert_eq!(flatten(&got), flatten(&want), "seed {seed} type {t}");
+                let keep = |s: usize| s % 3 != 0 && d.stack_delta(s, t) > 0;
+                assert_eq!(flatten(&RetentionGraph::build(&d, t, keep)), flatten(&reference(&d, t, keep)));
+            }
+        }
     }
 }
