@@ -204,10 +204,7 @@ fn repeated_varint(
     match v {
         Value::Varint(x) => push(x),
         Value::Bytes(b) => {
-            let mut r = Reader::new(b, offset);
-            while !r.is_empty() {
-                push(r.varint()?);
-            }
+            Reader::new(b, offset).packed_varints(push)?;
         }
         other => return Err(wrong(field, &other, offset)),
     }
@@ -524,20 +521,28 @@ impl Builder {
 
         // Samples: location ids to indexes, in place, one sample at a time
         // (the sample is named in the error).
-        let resolve = |get: &dyn Fn(u64) -> Option<u32>, p: &mut Profile| -> Result<(), DecodeError> {
+        // Generic rather than `dyn`: the lookup is inlined into the loop
+        // over every frame of every sample.
+        fn resolve(
+            get: impl Fn(u64) -> Option<u32>,
+            big_ids: &FxHashMap<usize, u64>,
+            p: &mut Profile,
+        ) -> Result<(), DecodeError> {
             for sample in 0..p.stack_offsets.len() - 1 {
                 let (lo, hi) = (p.stack_offsets[sample] as usize, p.stack_offsets[sample + 1] as usize);
                 for (slot, id) in p.stacks[lo..hi].iter_mut().enumerate() {
-                    let raw = if *id == BIG_ID { self.big_ids[&(lo + slot)] } else { u64::from(*id) };
+                    let raw = if *id == BIG_ID { big_ids[&(lo + slot)] } else { u64::from(*id) };
                     *id = get(raw)
                         .ok_or_else(|| DecodeError::whole(ErrorKind::DanglingSampleLocation { sample, id: raw }))?;
                 }
             }
             Ok(())
-        };
+        }
         match &loc_index {
-            IdIndex::Dense(v) => resolve(&|id| v.get(usize::try_from(id).ok()?).copied().filter(|&i| i != NONE), p)?,
-            IdIndex::Sparse(_) => resolve(&|id| loc_index.get(id), p)?,
+            IdIndex::Dense(v) => {
+                resolve(|id| v.get(usize::try_from(id).ok()?).copied().filter(|&i| i != NONE), &self.big_ids, p)?
+            }
+            IdIndex::Sparse(_) => resolve(|id| loc_index.get(id), &self.big_ids, p)?,
         }
         for l in &p.labels {
             check("Label.key", l.key, None)?;

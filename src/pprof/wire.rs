@@ -140,6 +140,32 @@ impl<'a> Reader<'a> {
         self.varint_slow()
     }
 
+    /// Reads varints until the reader is empty, handing each to `push`:
+    /// the payload of a packed repeated field. Same values and errors as
+    /// calling [`Reader::varint`] in a loop; faster on the short varints of
+    /// location ids. While eight bytes are in hand, a varint of up to four
+    /// bytes (values below 2^28) is decoded from one little-endian load
+    /// with masks, where the byte-at-a-time loop mispredicts on every
+    /// change of length between 2 and 3 bytes.
+    #[inline]
+    pub fn packed_varints(&mut self, mut push: impl FnMut(u64)) -> Result<(), DecodeError> {
+        while !self.is_empty() {
+            if let Some(w) = self.data.get(self.pos..).and_then(|r| r.first_chunk::<8>()) {
+                let x = u64::from_le_bytes(*w);
+                // Bit 7 of each byte clear ends the varint.
+                let len = ((!x & 0x8080_8080_8080_8080).trailing_zeros() / 8 + 1) as usize;
+                if len <= 4 {
+                    let v = (x & 0x7f) | ((x >> 1) & 0x3f80) | ((x >> 2) & 0x1f_c000) | ((x >> 3) & 0xfe0_0000);
+                    push(v & ((1u64 << (7 * len)) - 1));
+                    self.pos += len;
+                    continue;
+                }
+            }
+            push(self.varint()?);
+        }
+        Ok(())
+    }
+
     /// [`Reader::varint`]'s errors (truncated or overlong varints).
     #[cold]
     #[inline(never)]
@@ -221,6 +247,43 @@ pub fn field_number(tag: u64, offset: u64) -> Result<u32, DecodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn packed_varints_equal_varint_by_varint() {
+        // Random bytes biased to continuation bits, so that every length
+        // from 1 to 10+, overlong and truncated varints all occur.
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for round in 0..20_000 {
+            let len = (round % 40) as usize;
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let b = x as u8;
+                    if x >> 60 < 9 {
+                        b | 0x80
+                    } else {
+                        b
+                    }
+                })
+                .collect();
+            let mut slow = Reader::new(&bytes, 7);
+            let mut want = Vec::new();
+            let want_err = loop {
+                if slow.is_empty() {
+                    break None;
+                }
+                match slow.varint() {
+                    Ok(v) => want.push(v),
+                    Err(e) => break Some(e.to_string()),
+                }
+            };
+            let mut got = Vec::new();
+            let got_err = Reader::new(&bytes, 7).packed_varints(|v| got.push(v)).err().map(|e| e.to_string());
+            assert_eq!((got, got_err), (want, want_err), "{bytes:02x?}");
+        }
+    }
 
     #[test]
     fn varints() {
