@@ -200,16 +200,7 @@ fn build_nodes(p: &Profile, g: Granularity) -> (Vec<Node>, Vec<u32>, Vec<u32>) {
         let mut push_key = |key: Key, syms: &Symbols<'_>, nodes: &mut Vec<Node>| -> u32 {
             *keys.entry(key).or_insert_with(|| {
                 let name = printable(&key, syms);
-                let align = format!(
-                    "{:x}|{}|{}|{}|{}|{}|{}",
-                    key.address,
-                    syms.get(key.name),
-                    syms.get(key.file),
-                    key.line,
-                    key.column,
-                    syms.get(key.objfile),
-                    key.start_line
-                );
+                let align = align_key(&key, syms);
                 nodes.push(Node {
                     name,
                     function: syms.get(key.name).to_string(),
@@ -256,9 +247,67 @@ fn build_nodes(p: &Profile, g: Granularity) -> (Vec<Node>, Vec<u32>, Vec<u32>) {
     (nodes, loc_nodes, offsets)
 }
 
+/// The key that aligns a node across profiles:
+/// `{address:x}|name|file|line|column|objfile|start_line`. Built with
+/// pushes, not `format!`: it is made for every node of every profile, and
+/// `trend` builds the nodes of each of a thousand snapshots.
+fn align_key(k: &Key, syms: &Symbols<'_>) -> String {
+    let (name, file, objfile) = (syms.get(k.name), syms.get(k.file), syms.get(k.objfile));
+    let mut s = String::with_capacity(name.len() + file.len() + objfile.len() + 32);
+    push_hex(&mut s, k.address);
+    for part in [name, file] {
+        s.push('|');
+        s.push_str(part);
+    }
+    s.push('|');
+    push_int(&mut s, k.line);
+    s.push('|');
+    push_int(&mut s, k.column);
+    s.push('|');
+    s.push_str(objfile);
+    s.push('|');
+    push_int(&mut s, k.start_line);
+    s
+}
+
+/// Appends `v` in lowercase hex, as `{:x}` formats it.
+fn push_hex(s: &mut String, v: u64) {
+    let mut buf = [0u8; 16];
+    let mut i = buf.len();
+    let mut v = v;
+    loop {
+        i -= 1;
+        buf[i] = b"0123456789abcdef"[(v & 15) as usize];
+        v >>= 4;
+        if v == 0 {
+            break;
+        }
+    }
+    s.extend(buf[i..].iter().map(|&b| b as char));
+}
+
+/// Appends `v` in decimal, as `{}` formats it.
+fn push_int(s: &mut String, v: i64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut u = v.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (u % 10) as u8;
+        u /= 10;
+        if u == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        s.push('-');
+    }
+    s.extend(buf[i..].iter().map(|&b| b as char));
+}
+
 /// pprof's `NodeInfo.NameComponents`, joined with spaces.
 fn printable(k: &Key, syms: &Symbols<'_>) -> String {
-    let mut s = String::new();
+    let mut s = String::with_capacity(64);
     if k.address != 0 {
         let _ = write!(s, "{:016x}", k.address);
     }
@@ -271,27 +320,28 @@ fn printable(k: &Key, syms: &Symbols<'_>) -> String {
     }
     let file = syms.get(k.file);
     let objfile = syms.get(k.objfile);
-    let tail = if k.line != 0 {
-        let mut t = format!("{file}:{}", k.line);
+    if !name.is_empty() && k.line == 0 && file.is_empty() {
+        return s;
+    }
+    if !s.is_empty() {
+        s.push(' ');
+    }
+    if k.line != 0 {
+        s.push_str(file);
+        s.push(':');
+        push_int(&mut s, k.line);
         if k.column != 0 {
-            let _ = write!(t, ":{}", k.column);
+            s.push(':');
+            push_int(&mut s, k.column);
         }
-        Some(t)
     } else if !file.is_empty() {
-        Some(file.to_string())
-    } else if !name.is_empty() {
-        None
+        s.push_str(file);
     } else if !objfile.is_empty() {
-        let base = objfile.rsplit('/').next().unwrap_or(objfile);
-        Some(format!("[{base}]"))
+        s.push('[');
+        s.push_str(objfile.rsplit('/').next().unwrap_or(objfile));
+        s.push(']');
     } else {
-        Some("<unknown>".to_string())
-    };
-    if let Some(t) = tail {
-        if !s.is_empty() {
-            s.push(' ');
-        }
-        s.push_str(&t);
+        s.push_str("<unknown>");
     }
     s
 }
@@ -375,4 +425,80 @@ pub fn aggregate_types(p: &Profile, g: Granularity, types: &[usize]) -> Aggregat
     let all_totals = p.totals();
     let totals = types.iter().map(|&t| all_totals[t]).collect();
     Aggregate { nodes, ntypes, flat, cum, totals, loc_nodes, loc_node_offsets }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn align_key_equals_its_format() {
+        let names = ["", "main.f", "/src/a.go", "[vdso]"];
+        let mut syms = Symbols::default();
+        let ids: Vec<u32> = names.iter().map(|n| syms.intern(n)).collect();
+        for (i, &v) in [0i64, 1, -1, 9, 10, 4096, -77, i64::MAX, i64::MIN].iter().enumerate() {
+            let k = Key {
+                address: (v as u64).rotate_left(i as u32 * 7),
+                name: ids[i % 4],
+                file: ids[(i + 1) % 4],
+                line: v,
+                column: v.wrapping_add(3).wrapping_neg(),
+                objfile: ids[(i + 2) % 4],
+                start_line: v / 3,
+            };
+            let want = format!(
+                "{:x}|{}|{}|{}|{}|{}|{}",
+                k.address,
+                syms.get(k.name),
+                syms.get(k.file),
+                k.line,
+                k.column,
+                syms.get(k.objfile),
+                k.start_line
+            );
+            assert_eq!(align_key(&k, &syms), want);
+        }
+    }
+
+    /// pprof's NameComponents as this module wrote them with `format!`.
+    fn printable_reference(k: &Key, syms: &Symbols<'_>) -> String {
+        let mut parts = Vec::new();
+        if k.address != 0 {
+            parts.push(format!("{:016x}", k.address));
+        }
+        let (name, file, objfile) = (syms.get(k.name), syms.get(k.file), syms.get(k.objfile));
+        if !name.is_empty() {
+            parts.push(name.to_string());
+        }
+        if k.line != 0 {
+            parts.push(if k.column != 0 {
+                format!("{file}:{}:{}", k.line, k.column)
+            } else {
+                format!("{file}:{}", k.line)
+            });
+        } else if !file.is_empty() {
+            parts.push(file.to_string());
+        } else if !name.is_empty() {
+        } else if !objfile.is_empty() {
+            parts.push(format!("[{}]", objfile.rsplit('/').next().unwrap()));
+        } else {
+            parts.push("<unknown>".to_string());
+        }
+        parts.join(" ")
+    }
+
+    #[test]
+    fn printable_equals_pprof_name_components() {
+        let names = ["", "main.f", "/src/a.go", "/usr/lib/libc.so.6"];
+        let mut syms = Symbols::default();
+        let ids: Vec<u32> = names.iter().map(|n| syms.intern(n)).collect();
+        for address in [0u64, 0x4a2f10] {
+            for (name, file, objfile) in (0..64).map(|i| (ids[i % 4], ids[(i / 4) % 4], ids[(i / 16) % 4])) {
+                for (line, column) in [(0, 0), (12, 0), (12, 7), (-3, 0)] {
+                    let k = Key { address, name, file, line, column, objfile, start_line: 0 };
+                    assert_eq!(printable(&k, &syms), printable_reference(&k, &syms), "{k:?}");
+                }
+            }
+        }
+    }
 }

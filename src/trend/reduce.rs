@@ -190,6 +190,44 @@ impl FrameCache {
         (id, f)
     }
 
+    /// The ids and classifications of `names`, in order: one shared lock
+    /// for the names already known (in a long trend, all of them), then
+    /// one exclusive lock for the new ones, classified outside any lock.
+    fn get_all<'a>(&self, rules: &RuleSet, names: impl Iterator<Item = &'a str>) -> (Vec<u32>, Vec<FrameInfo>) {
+        let names: Vec<&str> = names.collect();
+        let mut ids = vec![u32::MAX; names.len()];
+        let mut info: Vec<Option<FrameInfo>> = vec![None; names.len()];
+        {
+            let r = self.inner.read().expect("frame cache lock");
+            for (i, n) in names.iter().enumerate() {
+                if let Some(&id) = r.ids.get(*n) {
+                    ids[i] = id;
+                    info[i] = Some(r.info[id as usize]);
+                }
+            }
+        }
+        let missing: Vec<usize> = (0..names.len()).filter(|&i| info[i].is_none()).collect();
+        if !missing.is_empty() {
+            let classified: Vec<FrameInfo> = missing.iter().map(|&i| rules.classify(names[i])).collect();
+            let mut w = self.inner.write().expect("frame cache lock");
+            for (&i, f) in missing.iter().zip(classified) {
+                let id = match w.ids.get(names[i]) {
+                    Some(&id) => id,
+                    None => {
+                        let id = u32::try_from(w.names.len()).expect("fewer than 2^32 frame names");
+                        w.ids.insert(names[i].into(), id);
+                        w.names.push(names[i].into());
+                        w.info.push(f);
+                        id
+                    }
+                };
+                ids[i] = id;
+                info[i] = Some(w.info[id as usize]);
+            }
+        }
+        (ids, info.into_iter().map(|f| f.expect("every name looked up")).collect())
+    }
+
     /// The name with id `id`.
     pub fn name(&self, id: u32) -> String {
         self.inner.read().expect("frame cache lock").names[id as usize].to_string()
@@ -216,7 +254,7 @@ pub fn reduce(path: &Path, rules: &RuleSet, cache: &FrameCache) -> Result<Reduce
     let (mut objects, mut alloc) = (0i64, 0i64);
     if !p.sample_types.is_empty() {
         let agg = aggregate_types(&p, Granularity::Functions, &[]);
-        let (names, info): (Vec<u32>, Vec<FrameInfo>) = agg.nodes.iter().map(|n| cache.get(rules, &n.name)).unzip();
+        let (names, info) = cache.get_all(rules, agg.nodes.iter().map(|n| n.name.as_str()));
         // Sites by (category row, name id): nodes that print the same name
         // are one site, as before names became ids.
         let mut local: FxHashMap<SiteKey, (i64, i64)> = FxHashMap::default();
