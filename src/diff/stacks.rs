@@ -16,6 +16,8 @@ pub struct StackTable {
     heads: FxHashMap<u64, u32>,
     /// Next stack with the same hash, or NONE.
     chain: Vec<u32>,
+    /// Hash of each stack, kept so that merging two tables rehashes nothing.
+    hashes: Vec<u64>,
 }
 
 fn hash(frames: &[u32]) -> u64 {
@@ -25,8 +27,23 @@ fn hash(frames: &[u32]) -> u64 {
 }
 
 impl StackTable {
+    #[cfg(test)]
     pub(crate) fn new() -> Self {
-        StackTable { offsets: vec![0], ..Default::default() }
+        StackTable::with_capacity(0, 0)
+    }
+
+    /// A table sized for `stacks` stacks of `frames` frames in all: its
+    /// hash index never rehashes and its arrays never move while filled.
+    pub(crate) fn with_capacity(stacks: usize, frames: usize) -> Self {
+        let mut offsets = Vec::with_capacity(stacks + 1);
+        offsets.push(0);
+        StackTable {
+            arena: Vec::with_capacity(frames),
+            offsets,
+            heads: FxHashMap::with_capacity_and_hasher(stacks, Default::default()),
+            chain: Vec::with_capacity(stacks),
+            hashes: Vec::with_capacity(stacks),
+        }
     }
 
     /// Number of distinct stacks.
@@ -47,7 +64,11 @@ impl StackTable {
 
     /// The id of `frames`, adding it if new. Returns (id, was_new).
     pub fn intern(&mut self, frames: &[u32]) -> (usize, bool) {
-        let h = hash(frames);
+        self.intern_hashed(frames, hash(frames))
+    }
+
+    /// [`StackTable::intern`] with the stack's hash already known.
+    fn intern_hashed(&mut self, frames: &[u32], h: u64) -> (usize, bool) {
         let mut cur = self.heads.get(&h).copied().unwrap_or(NONE);
         let mut last = NONE;
         while cur != NONE {
@@ -61,6 +82,7 @@ impl StackTable {
         self.arena.extend_from_slice(frames);
         self.offsets.push(self.arena.len() as u32);
         self.chain.push(NONE);
+        self.hashes.push(h);
         if last == NONE {
             self.heads.insert(h, id);
         } else {
@@ -129,8 +151,13 @@ fn collect_n<const N: usize>(p: &Profile, agg: &Aggregate, map: &[u32], node_val
     let mut cum = vec![0i64; value_len];
     // seen[n] == stamp means node n already got this sample's cum.
     let mut seen = vec![0u32; if node_values { nn } else { 0 }];
-    let mut table = StackTable::new();
-    let mut vals: Vec<i64> = Vec::new();
+    // Sized for every sample a distinct stack, as in a heap profile (Go
+    // writes one sample per stack), at the profile's mean lines per
+    // location (capped: this is only a hint).
+    let lines = pairs.len() as u64 * p.stacks.len() as u64 / p.locations.len().max(1) as u64;
+    let frames = (lines as usize).clamp(p.stacks.len(), p.stacks.len().saturating_mul(4));
+    let mut table = StackTable::with_capacity(p.num_samples(), frames);
+    let mut vals: Vec<i64> = Vec::with_capacity(p.num_samples() * nt);
     let mut buf: Vec<u32> = Vec::with_capacity(64);
     for s in 0..p.num_samples() {
         let sv = &p.values[s * nt..(s + 1) * nt];
@@ -182,7 +209,7 @@ pub fn merge(
 ) -> (StackTable, Vec<i64>, Vec<i64>) {
     let mut new = vec![0i64; base.len()];
     for s in 0..new_table.len() {
-        let (id, fresh) = table.intern(new_table.get(s));
+        let (id, fresh) = table.intern_hashed(new_table.get(s), new_table.hashes[s]);
         if fresh {
             base.extend(std::iter::repeat_n(0, nt));
             new.extend(std::iter::repeat_n(0, nt));
