@@ -6,7 +6,7 @@
 //! weight, so one graph serves both snapshots and their delta. A virtual
 //! root node sits above every outermost frame.
 
-use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::graph::{DiGraph, EdgeIndex, NodeIndex};
 use petgraph::visit::EdgeRef;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -139,13 +139,12 @@ impl RetentionGraph {
             .map(|c| Part::walk(d, t, &keep, c * chunk..((c + 1) * chunk).min(nstacks), nframes))
             .collect();
 
-        // Merge in chunk order: first appearances keep their order.
+        // Merge in chunk order: first appearances keep their order. Nodes
+        // first, so that edges go straight into the graph.
         let mut node_w = vec![Weight::default(); nframes];
         let mut node_order: Vec<u32> = Vec::new();
         let mut placed = vec![false; nframes];
-        let mut edges: FxHashMap<u64, (u32, Weight)> = FxHashMap::default();
-        edges.reserve(parts.first().map_or(0, |p| p.edges.len()));
-        for part in parts {
+        for part in &parts {
             for &f in &part.nodes {
                 if !std::mem::replace(&mut placed[f as usize], true) {
                     node_order.push(f);
@@ -154,28 +153,39 @@ impl RetentionGraph {
                 w.base += pw.base;
                 w.new += pw.new;
             }
-            let mut local: Vec<(u64, Acc)> = part.edges.into_iter().collect();
-            local.sort_unstable_by_key(|e| e.1.order);
-            for (key, a) in local {
-                let next = edges.len() as u32;
-                let e = edges.entry(key).or_insert((next, Weight::default()));
-                e.1.base += a.w.base;
-                e.1.new += a.w.new;
-            }
         }
-
-        let mut graph: DiGraph<(Frame, Weight), Weight> = DiGraph::with_capacity(node_order.len() + 1, edges.len());
+        drop(placed);
+        let edge_hint = parts.iter().map(|p| p.edges.len()).max().unwrap_or(0);
+        let mut graph: DiGraph<(Frame, Weight), Weight> = DiGraph::with_capacity(node_order.len() + 1, edge_hint);
         let root = graph.add_node((None, Weight::default()));
         let mut node_of = vec![root; nframes];
         for &f in &node_order {
             node_of[f as usize] = graph.add_node((Some(f), node_w[f as usize]));
         }
-        let mut ordered: Vec<(u32, u64, Weight)> = edges.into_iter().map(|(k, (o, w))| (o, k, w)).collect();
-        ordered.sort_unstable_by_key(|e| e.0);
-        for (_, key, w) in ordered {
-            let (p, c) = ((key >> 32) as u32, key as u32);
-            let from = if p == ROOT { root } else { node_of[p as usize] };
-            graph.add_edge(from, node_of[c as usize], w);
+        // Edge key to its index in the graph, for the chunks after the first.
+        let mut index: FxHashMap<u64, EdgeIndex> = FxHashMap::default();
+        let nparts = parts.len();
+        for (i, part) in parts.into_iter().enumerate() {
+            let mut local: Vec<(u64, Acc)> = part.edges.into_iter().collect();
+            local.sort_unstable_by_key(|e| e.1.order);
+            for (key, a) in local {
+                let found = if i == 0 { None } else { index.get(&key).copied() };
+                match found {
+                    Some(e) => {
+                        let w = &mut graph[e];
+                        w.base += a.w.base;
+                        w.new += a.w.new;
+                    }
+                    None => {
+                        let (p, c) = ((key >> 32) as u32, key as u32);
+                        let from = if p == ROOT { root } else { node_of[p as usize] };
+                        let e = graph.add_edge(from, node_of[c as usize], a.w);
+                        if i + 1 < nparts {
+                            index.insert(key, e);
+                        }
+                    }
+                }
+            }
         }
         RetentionGraph { graph, root }
     }
@@ -257,8 +267,6 @@ impl RetentionGraph {
 
 #[cfg(test)]
 mod tests {
-    use petgraph::graph::EdgeIndex;
-
     use super::*;
     use crate::diff::StackTable;
 
