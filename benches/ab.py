@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""Same-run comparison of two leakscope binaries (before and after a change).
+
+    python3 benches/ab.py --before OLD/leakscope --after NEW/leakscope [--runs 3]
+
+Runs each case with the two binaries alternately (one warm-up round, then
+--runs rounds), so that both see the same machine load, and prints the
+median wall time and the peak RSS (wait4) of each as a Markdown table.
+Cases: the 1x and 4x synthetic diff pairs and trend over 250 snapshots,
+from benches/data/ (benches/compare.py writes them; cases whose inputs
+are missing are skipped).
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.path.join(ROOT, "benches", "data")
+
+
+def run(cmd):
+    t = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, ru = os.wait4(p.pid, 0)
+    if status != 0:
+        raise SystemExit(f"failed ({status}): {' '.join(cmd)}")
+    return time.perf_counter() - t, ru.ru_maxrss * 1024
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--before", required=True, help="leakscope binary before the change")
+    ap.add_argument("--after", required=True, help="leakscope binary after the change")
+    ap.add_argument("--runs", type=int, default=3)
+    a = ap.parse_args()
+    d = DATA
+    cases = [
+        ("1x diff --format json", ["diff", "--format", "json", f"{d}/synth-1x.pb.gz", f"{d}/synth-1x-later.pb.gz"]),
+        ("4x diff --format json", ["diff", "--format", "json", f"{d}/synth-4x.pb.gz", f"{d}/synth-4x-later.pb.gz"]),
+        ("trend over 250 snapshots", ["trend", "--format", "json", f"{d}/trend250"]),
+    ]
+    print("| case | before | after | after ÷ before |")
+    print("|---|---:|---:|---:|")
+    for name, args in cases:
+        if not all(os.path.exists(x) for x in args if x.startswith(d)):
+            continue
+        res = {"before": [], "after": []}
+        for r in range(a.runs + 1):
+            for side in ("before", "after"):
+                m = run([getattr(a, side)] + args)
+                if r > 0:
+                    res[side].append(m)
+        (tb, rb), (ta, ra) = [
+            (statistics.median(x[0] for x in res[s]), max(x[1] for x in res[s])) for s in ("before", "after")
+        ]
+        print(f"| {name} | {tb * 1000:,.0f} ms, {rb / 2**20:.0f} MiB | {ta * 1000:,.0f} ms, {ra / 2**20:.0f} MiB "
+              f"| {ta / tb:.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
