@@ -542,7 +542,7 @@ impl Builder {
             // Go numbers locations 1..=n in file order: the index is id - 1,
             // with no table read per frame.
             IdIndex::Dense(v) if v.iter().enumerate().all(|(id, &i)| i == (id as u32).wrapping_sub(1)) => {
-                let n = v.len() as u64 - 1;
+                let n = (v.len() as u64).saturating_sub(1);
                 resolve(|id| (id.wrapping_sub(1) < n).then(|| (id - 1) as u32), &self.big_ids, p)?
             }
             IdIndex::Dense(v) => {
