@@ -582,7 +582,6 @@ pub fn run(inputs: &[PathBuf], rules: &RuleSet, o: &Options) -> Result<TrendRepo
 
     // Goroutine profiles beside the heap profiles.
     let goroutines = (gors.len() >= 2).then(|| {
-        let gn = gors.len();
         let gt: Option<Vec<f64>> = (gors.iter().all(|r| r.time_nanos > 0))
             .then(|| gors.iter().map(|r| (r.time_nanos - gors[0].time_nanos) as f64 / 3.6e12).collect());
         let gtotal = series(gors.iter().map(|r| r.total).collect(), gt.as_deref(), 0.0);
@@ -598,10 +597,17 @@ pub fn run(inputs: &[PathBuf], rules: &RuleSet, o: &Options) -> Result<TrendRepo
         let malg = rules
             .category_index("goroutines")
             .map(|c| seg[n - 1].categories[c as usize] - seg[0].categories[c as usize]);
-        // Heap sites per package, first and last snapshot of the segment.
-        let pkg_sum = |r: &Reduced, pkg: &str| -> i64 {
-            r.sites.iter().filter(|(k, _, _)| package_of(&cache.name(site_name(*k))) == pkg).map(|(_, v, _)| v).sum()
+        // Heap bytes per package, first and last snapshot of the segment:
+        // each site's name is looked up once, not once per growing group.
+        let pkg_sums = |r: &Reduced| -> FxHashMap<String, i64> {
+            let mut m: FxHashMap<String, i64> = FxHashMap::default();
+            for (k, v, _) in r.sites.iter() {
+                *m.entry(package_of(&cache.name(site_name(k))).to_string()).or_default() += v;
+            }
+            m
         };
+        let (pkg_first, pkg_last) = (pkg_sums(&seg[0]), pkg_sums(&seg[n - 1]));
+        let pkg_sum = |m: &FxHashMap<String, i64>, pkg: &str| m.get(pkg).copied().unwrap_or(0);
         let mut growing: Vec<GoroutineGroup> = gkeys
             .into_iter()
             .filter_map(|(k, key)| {
@@ -609,7 +615,7 @@ pub fn run(inputs: &[PathBuf], rules: &RuleSet, o: &Options) -> Result<TrendRepo
                 let min_step = 2.max(s.values.first().copied().unwrap_or(0) / 10);
                 (s.shape == Shape::MonotonicGrowth && s.growth >= min_step).then(|| {
                     let pkg = package_of(&k.1).to_string();
-                    let same_pkg: i64 = pkg_sum(&seg[n - 1], &pkg) - pkg_sum(&seg[0], &pkg);
+                    let same_pkg: i64 = pkg_sum(&pkg_last, &pkg) - pkg_sum(&pkg_first, &pkg);
                     GoroutineGroup {
                         category: cat_name(k.0),
                         frame: k.1.clone(),
@@ -623,7 +629,6 @@ pub fn run(inputs: &[PathBuf], rules: &RuleSet, o: &Options) -> Result<TrendRepo
             .collect();
         growing.sort_by(|a, b| b.delta.cmp(&a.delta).then_with(|| a.frame.cmp(&b.frame)));
         growing.truncate(limit);
-        let _ = gn;
         GoroutineTrend { snapshots: gors.len(), total: gtotal, growing }
     });
     if let Some(g) = &goroutines {
