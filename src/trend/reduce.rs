@@ -172,22 +172,8 @@ struct Names {
 impl FrameCache {
     /// The id and classification of `name`.
     fn get(&self, rules: &RuleSet, name: &str) -> (u32, FrameInfo) {
-        {
-            let r = self.inner.read().expect("frame cache lock");
-            if let Some(&id) = r.ids.get(name) {
-                return (id, r.info[id as usize]);
-            }
-        }
-        let f = rules.classify(name);
-        let mut w = self.inner.write().expect("frame cache lock");
-        if let Some(&id) = w.ids.get(name) {
-            return (id, w.info[id as usize]);
-        }
-        let id = u32::try_from(w.names.len()).expect("fewer than 2^32 frame names");
-        w.ids.insert(name.into(), id);
-        w.names.push(name.into());
-        w.info.push(f);
-        (id, f)
+        let (ids, info) = self.get_all(rules, std::iter::once(name));
+        (ids[0], info[0])
     }
 
     /// The ids and classifications of `names`, in order: one shared lock
