@@ -56,6 +56,11 @@ impl StackTable {
         self.len() == 0
     }
 
+    /// Number of frames of all stacks together.
+    pub fn frames_len(&self) -> usize {
+        self.arena.len()
+    }
+
     /// Frames of stack `i`, leaf first.
     #[inline]
     pub fn get(&self, i: usize) -> &[u32] {

@@ -6,10 +6,9 @@
 //! weight, so one graph serves both snapshots and their delta. A virtual
 //! root node sits above every outermost frame.
 
-use petgraph::graph::{DiGraph, EdgeIndex, NodeIndex};
+use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
 
 use crate::attribute::FrameClass;
 use crate::diff::Diff;
@@ -54,138 +53,215 @@ pub struct GrowthPath {
 /// The parent id of outermost frames in edge keys.
 const ROOT: u32 = u32::MAX;
 
-/// One edge of a [`Part`]: when it first appeared, the last stack that
-/// added to it, and its weights.
+/// The key of no edge: a child is a frame id, never `u32::MAX`.
+const EMPTY: u64 = u64::MAX;
+
+/// One slot of an [`EdgeTable`]: an edge keyed `parent << 32 | child`, the
+/// last stack that added to it, and its weights. 32 bytes, so a probe
+/// reads one cache line.
 #[derive(Debug, Clone, Copy)]
-struct Acc {
-    order: u32,
+struct Slot {
+    key: u64,
     stamp: u32,
     w: Weight,
 }
 
-/// The retention graph of one chunk of stacks: nodes in first-appearance
-/// order with their weights, and edges keyed `parent << 32 | child` by
-/// frame id.
+/// Open-addressing (linear probing) table of one part's edges, at most half
+/// full. Each slot holds everything a frame updates, so a frame costs one
+/// cache miss where a map of keys to separate accumulators costs two.
+struct EdgeTable {
+    slots: Vec<Slot>,
+    /// 64 − log2(slots.len()): the home slot is the top bits of the hash.
+    shift: u32,
+    /// Occupied slots in the order their edges first appeared, with the
+    /// first appearance as `stack << 32 | position in the walk`.
+    order: Vec<(u64, u32)>,
+}
+
+impl EdgeTable {
+    fn with_bits(bits: u32) -> EdgeTable {
+        let empty = Slot { key: EMPTY, stamp: 0, w: Weight::default() };
+        EdgeTable { slots: vec![empty; 1 << bits], shift: 64 - bits, order: Vec::new() }
+    }
+
+    /// Fibonacci hashing: the top bits of the key times 2^64/φ.
+    #[inline]
+    fn home(&self, key: u64) -> usize {
+        (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
+    }
+
+    /// The slot of `key`, inserting it (first seen at `first`) if absent.
+    #[inline]
+    fn slot(&mut self, key: u64, mut i: usize, first: u64) -> usize {
+        let mask = self.slots.len() - 1;
+        loop {
+            let k = self.slots[i].key;
+            if k == key {
+                return i;
+            }
+            if k == EMPTY {
+                self.slots[i].key = key;
+                self.order.push((first, i as u32));
+                if self.order.len() * 2 > self.slots.len() {
+                    self.grow();
+                    return self.order.last().expect("just pushed").1 as usize;
+                }
+                return i;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Doubles the table, keeping the order of first appearance.
+    fn grow(&mut self) {
+        let old = std::mem::replace(self, EdgeTable::with_bits(65 - self.shift));
+        let mask = self.slots.len() - 1;
+        self.order.reserve(old.order.len());
+        for &(first, o) in &old.order {
+            let slot = old.slots[o as usize];
+            let mut i = self.home(slot.key);
+            while self.slots[i].key != EMPTY {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = slot;
+            self.order.push((first, i as u32));
+        }
+    }
+}
+
+/// The retention graph of one partition of the frames: the nodes it owns
+/// and the edges into them, each with its first appearance
+/// (`stack << 32 | position`) and weights.
 struct Part {
-    nodes: Vec<u32>,
+    nodes: Vec<(u64, u32)>,
     node_w: Vec<Weight>,
-    edges: FxHashMap<u64, Acc>,
+    edges: EdgeTable,
 }
 
 impl Part {
-    fn walk(d: &Diff, t: usize, keep: &impl Fn(usize) -> bool, stacks: std::ops::Range<usize>, nframes: usize) -> Part {
+    /// Walks every kept stack, root first, and counts the nodes and edges
+    /// whose child frame `f` has `f % parts == part`. Every part reads all
+    /// the stacks but probes only its own edges, so no two parts share an
+    /// edge and their tables need no merging of weights.
+    ///
+    /// A stack is walked twice: first to compute its edges' keys and home
+    /// slots and to load each home slot's key, with no branch on what the
+    /// loads return, so that the cache misses of a whole stack overlap;
+    /// then to probe and add.
+    fn walk(d: &Diff, t: usize, keep: &impl Fn(usize) -> bool, part: u32, parts: u32) -> Part {
         let n = d.ntypes();
+        let nframes = d.frames.len();
         let mut nodes = Vec::new();
         let mut node_w = vec![Weight::default(); nframes];
         // Stamp of the last stack that counted each node (0 = never).
         let mut node_stamp = vec![0u32; nframes];
-        let mut edges: FxHashMap<u64, Acc> = FxHashMap::default();
-        for s in stacks {
+        // About as many edges per partition as frames in all; grows if not.
+        let bits = ((nframes as u64 * 4 / parts as u64).max(1024).next_power_of_two().trailing_zeros()).min(40);
+        let mut edges = EdgeTable::with_bits(bits);
+        // (key, position) of this stack's frames of this part.
+        let mut todo: Vec<(u64, u32)> = Vec::with_capacity(64);
+        for s in 0..d.stacks.len() {
             let w = Weight { base: d.base[s * n + t], new: d.new[s * n + t] };
             if (w.base == 0 && w.new == 0) || !keep(s) {
                 continue;
             }
             let stamp = s as u32 + 1;
+            // Each frame is written, and kept (the length advanced) only if
+            // it is of this part: no branch, whose misprediction would cost
+            // more than the write.
+            let frames = d.stacks.get(s);
+            todo.resize(frames.len(), (0, 0));
+            let mut len = 0;
             let mut parent = ROOT;
-            for &f in d.stacks.get(s).iter().rev() {
+            for (pos, &f) in frames.iter().rev().enumerate() {
+                todo[len] = (((parent as u64) << 32) | f as u64, pos as u32);
+                len += (f % parts == part) as usize;
+                parent = f;
+            }
+            let todo = &todo[..len];
+            let mut touched = 0u64;
+            for &(key, _) in todo {
+                touched ^= edges.slots[edges.home(key)].key;
+            }
+            std::hint::black_box(touched);
+            // Homes are computed again: an insertion may grow the table.
+            for &(key, pos) in todo {
+                let f = key as u32;
+                let first = ((s as u64) << 32) | pos as u64;
                 let st = &mut node_stamp[f as usize];
                 if *st != stamp {
                     if *st == 0 {
-                        nodes.push(f);
+                        nodes.push((first, f));
                     }
                     *st = stamp;
                     let nw = &mut node_w[f as usize];
                     nw.base += w.base;
                     nw.new += w.new;
                 }
-                if f != parent {
-                    let next = edges.len() as u32;
-                    let e = edges.entry(((parent as u64) << 32) | f as u64).or_insert(Acc {
-                        order: next,
-                        stamp: 0,
-                        w: Weight::default(),
-                    });
+                if f != (key >> 32) as u32 {
+                    let i = edges.slot(key, edges.home(key), first);
+                    let e = &mut edges.slots[i];
                     if e.stamp != stamp {
                         e.stamp = stamp;
                         e.w.base += w.base;
                         e.w.new += w.new;
                     }
                 }
-                parent = f;
             }
         }
         Part { nodes, node_w, edges }
     }
 }
 
+/// Merges lists, each sorted by its first field, into one sorted list of
+/// (list index, second field).
+fn merge_sorted(lists: &[&[(u64, u32)]]) -> Vec<(usize, u32)> {
+    let mut out = Vec::with_capacity(lists.iter().map(|l| l.len()).sum());
+    let mut at = vec![0usize; lists.len()];
+    while let Some(i) = (0..lists.len()).filter(|&i| at[i] < lists[i].len()).min_by_key(|&i| lists[i][at[i]].0) {
+        out.push((i, lists[i][at[i]].1));
+        at[i] += 1;
+    }
+    out
+}
+
 impl RetentionGraph {
     /// Builds the graph of type `t` from the stacks for which `keep` holds.
     ///
-    /// The stacks are cut into chunks that are walked in parallel, each into
-    /// its own edge table, and the tables are then merged in chunk order.
-    /// Chunk order makes the result identical to one sequential walk: nodes
-    /// and edges are numbered in the order they first appear, and every
-    /// weight counts each stack once. An edge's table entry holds its
-    /// order, its "last stack" stamp and both weights, so a frame costs one
-    /// hash probe (the old build kept a petgraph edge and a hash entry per
-    /// edge, and touched both for every frame).
+    /// The frames are partitioned by id among the threads. Each thread
+    /// walks all the stacks and counts the nodes of its frames and the
+    /// edges into them, so the threads share no edge and none waits for
+    /// another. Nodes and edges are then numbered in the order they first
+    /// appear in one sequential walk (each records its first appearance),
+    /// and every weight counts each stack once, so the graph is the same
+    /// on any number of threads.
     pub fn build(d: &Diff, t: usize, keep: impl Fn(usize) -> bool + Sync) -> RetentionGraph {
-        let nframes = d.frames.len();
-        let nstacks = d.stacks.len();
-        // One chunk per thread: each chunk's edge table costs a merge.
-        let chunk = nstacks.div_ceil(rayon::current_num_threads().max(1)).max(1 << 14);
-        let parts: Vec<Part> = (0..nstacks.div_ceil(chunk).max(1))
-            .into_par_iter()
-            .map(|c| Part::walk(d, t, &keep, c * chunk..((c + 1) * chunk).min(nstacks), nframes))
-            .collect();
+        // Splitting pays only when there is enough to walk.
+        let nparts = if d.stacks.frames_len() < 1 << 16 { 1 } else { rayon::current_num_threads().clamp(1, 8) };
+        RetentionGraph::build_in(d, t, keep, nparts)
+    }
 
-        // Merge in chunk order: first appearances keep their order. Nodes
-        // first, so that edges go straight into the graph.
-        let mut node_w = vec![Weight::default(); nframes];
-        let mut node_order: Vec<u32> = Vec::new();
-        let mut placed = vec![false; nframes];
-        for part in &parts {
-            for &f in &part.nodes {
-                if !std::mem::replace(&mut placed[f as usize], true) {
-                    node_order.push(f);
-                }
-                let (w, pw) = (&mut node_w[f as usize], part.node_w[f as usize]);
-                w.base += pw.base;
-                w.new += pw.new;
-            }
-        }
-        drop(placed);
-        let edge_hint = parts.iter().map(|p| p.edges.len()).max().unwrap_or(0);
-        let mut graph: DiGraph<(Frame, Weight), Weight> = DiGraph::with_capacity(node_order.len() + 1, edge_hint);
+    /// [`RetentionGraph::build`] in `nparts` partitions.
+    fn build_in(d: &Diff, t: usize, keep: impl Fn(usize) -> bool + Sync, nparts: usize) -> RetentionGraph {
+        let parts: Vec<Part> =
+            (0..nparts as u32).into_par_iter().map(|p| Part::walk(d, t, &keep, p, nparts as u32)).collect();
+
+        let lists: Vec<&[(u64, u32)]> = parts.iter().map(|p| p.nodes.as_slice()).collect();
+        let node_order = merge_sorted(&lists);
+        let lists: Vec<&[(u64, u32)]> = parts.iter().map(|p| p.edges.order.as_slice()).collect();
+        let edge_order = merge_sorted(&lists);
+        let mut graph: DiGraph<(Frame, Weight), Weight> =
+            DiGraph::with_capacity(node_order.len() + 1, edge_order.len());
         let root = graph.add_node((None, Weight::default()));
-        let mut node_of = vec![root; nframes];
-        for &f in &node_order {
-            node_of[f as usize] = graph.add_node((Some(f), node_w[f as usize]));
+        let mut node_of = vec![root; d.frames.len()];
+        for (p, f) in node_order {
+            node_of[f as usize] = graph.add_node((Some(f), parts[p].node_w[f as usize]));
         }
-        // Edge key to its index in the graph, for the chunks after the first.
-        let mut index: FxHashMap<u64, EdgeIndex> = FxHashMap::default();
-        let nparts = parts.len();
-        for (i, part) in parts.into_iter().enumerate() {
-            let mut local: Vec<(u64, Acc)> = part.edges.into_iter().collect();
-            local.sort_unstable_by_key(|e| e.1.order);
-            for (key, a) in local {
-                let found = if i == 0 { None } else { index.get(&key).copied() };
-                match found {
-                    Some(e) => {
-                        let w = &mut graph[e];
-                        w.base += a.w.base;
-                        w.new += a.w.new;
-                    }
-                    None => {
-                        let (p, c) = ((key >> 32) as u32, key as u32);
-                        let from = if p == ROOT { root } else { node_of[p as usize] };
-                        let e = graph.add_edge(from, node_of[c as usize], a.w);
-                        if i + 1 < nparts {
-                            index.insert(key, e);
-                        }
-                    }
-                }
-            }
+        for (p, i) in edge_order {
+            let slot = &parts[p].edges.slots[i as usize];
+            let (parent, child) = ((slot.key >> 32) as u32, slot.key as u32);
+            let from = if parent == ROOT { root } else { node_of[parent as usize] };
+            graph.add_edge(from, node_of[child as usize], slot.w);
         }
         RetentionGraph { graph, root }
     }
@@ -269,6 +345,8 @@ impl RetentionGraph {
 mod tests {
     use super::*;
     use crate::diff::StackTable;
+    use petgraph::graph::EdgeIndex;
+    use rustc_hash::FxHashMap;
 
     /// The sequential build this module had before the chunked one: the
     /// reference the parallel build must equal, index for index.
@@ -373,16 +451,22 @@ mod tests {
     }
 
     #[test]
-    fn chunked_build_equals_the_sequential_walk() {
-        // 40k stacks make several chunks; 7 frames give deep recursion.
+    fn partitioned_build_equals_the_sequential_walk() {
+        // 7 frames give deep recursion; 400 make the edge tables grow.
         for (seed, nstacks, nframes) in [(1, 40_000, 7), (2, 50_000, 400), (3, 300, 5), (4, 0, 3)] {
             let d = random_diff(seed, nstacks, nframes, 2);
             for t in 0..2 {
-                let got = RetentionGraph::build(&d, t, |_| true);
                 let want = reference(&d, t, |_| true);
-                assert_eq!(flatten(&got), flatten(&want), "seed {seed} type {t}");
+                assert_eq!(flatten(&RetentionGraph::build(&d, t, |_| true)), flatten(&want), "seed {seed} type {t}");
                 let keep = |s: usize| s % 3 != 0 && d.stack_delta(s, t) > 0;
-                assert_eq!(flatten(&RetentionGraph::build(&d, t, keep)), flatten(&reference(&d, t, keep)));
+                let want_kept = reference(&d, t, keep);
+                assert_eq!(flatten(&RetentionGraph::build(&d, t, keep)), flatten(&want_kept));
+                for parts in [1, 2, 3, 5] {
+                    let got = RetentionGraph::build_in(&d, t, |_| true, parts);
+                    assert_eq!(flatten(&got), flatten(&want), "seed {seed} type {t} parts {parts}");
+                    let got = RetentionGraph::build_in(&d, t, keep, parts);
+                    assert_eq!(flatten(&got), flatten(&want_kept), "seed {seed} type {t} parts {parts}, kept");
+                }
             }
         }
     }
