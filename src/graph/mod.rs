@@ -127,13 +127,26 @@ impl Aggregate {
 struct Symbols<'a> {
     ids: FxHashMap<&'a str, u32>,
     names: Vec<&'a str>,
-    /// Symbol of each string-table id seen, so that a string is hashed once
-    /// however many lines refer to it (a hostile profile can point a
-    /// million lines at one long name).
-    by_str_id: FxHashMap<u64, u32>,
+    /// Symbol of each string-table id seen (`UNSEEN` if not yet), so that a
+    /// string is hashed once however many lines refer to it (a hostile
+    /// profile can point a million lines at one long name). Indexed by id:
+    /// one slot per string of the table, which the input paid for.
+    by_str_id: Vec<u32>,
 }
 
+/// A string id not interned yet.
+const UNSEEN: u32 = u32::MAX - 1;
+
 impl<'a> Symbols<'a> {
+    /// Symbols for the strings of `p`, with room for `n` distinct ones.
+    fn for_profile(p: &Profile, n: usize) -> Self {
+        Symbols {
+            ids: FxHashMap::with_capacity_and_hasher(n, Default::default()),
+            names: Vec::with_capacity(n),
+            by_str_id: vec![UNSEEN; p.strings.len()],
+        }
+    }
+
     fn intern(&mut self, s: &'a str) -> u32 {
         if s.is_empty() {
             return NONE;
@@ -149,11 +162,12 @@ impl<'a> Symbols<'a> {
 
     /// Interns string `id` of `p`.
     fn intern_str(&mut self, p: &'a Profile, id: u64) -> u32 {
-        if let Some(&s) = self.by_str_id.get(&id) {
+        let s = self.by_str_id[id as usize];
+        if s != UNSEEN {
             return s;
         }
         let s = self.intern(p.str(id));
-        self.by_str_id.insert(id, s);
+        self.by_str_id[id as usize] = s;
         s
     }
 
@@ -176,7 +190,7 @@ fn build_nodes(p: &Profile, g: Granularity) -> (Vec<Node>, Vec<u32>, Vec<u32>) {
         Lines => (true, true, true, false),
         Addresses => (true, true, true, true),
     };
-    let mut syms = Symbols::default();
+    let mut syms = Symbols::for_profile(p, p.functions.len() + 1);
     // Cleaned file names, cached per string id.
     let mut cleaned: FxHashMap<u64, String> = FxHashMap::default();
     for f in &p.functions {
@@ -185,14 +199,21 @@ fn build_nodes(p: &Profile, g: Granularity) -> (Vec<Node>, Vec<u32>, Vec<u32>) {
         }
     }
     let file_syms: FxHashMap<u64, u32> = cleaned.iter().map(|(&id, s)| (id, syms.intern(s))).collect();
-    let mut keys: FxHashMap<Key, u32> = FxHashMap::default();
-    let mut nodes: Vec<Node> = Vec::new();
+    // About one node per function: sized so that neither moves while filled.
+    let mut keys: FxHashMap<Key, u32> = FxHashMap::with_capacity_and_hasher(p.functions.len(), Default::default());
+    let mut nodes: Vec<Node> = Vec::with_capacity(p.functions.len());
     let mut loc_nodes = Vec::with_capacity(p.lines.len() + p.locations.len());
     let mut offsets = Vec::with_capacity(p.locations.len() + 1);
     offsets.push(0u32);
 
     // String id of the location's mapping file; 0 ("") for none.
     let objfile_of = |m: u32| if m == NONE { 0 } else { p.mappings[m as usize].filename };
+    // Where a line's key depends on its function alone (no address, line
+    // or column in it, and the function named), the node of each function
+    // once known: a function has many lines, and its key costs string
+    // lookups and a hash.
+    let per_function = !linenumber && !address;
+    let mut func_node = vec![NONE; if per_function { p.functions.len() } else { 0 }];
 
     for loc in &p.locations {
         let addr = if address { loc.address } else { 0 };
@@ -224,6 +245,10 @@ fn build_nodes(p: &Profile, g: Granularity) -> (Vec<Node>, Vec<u32>, Vec<u32>) {
         }
         for li in loc.lines() {
             let line = &p.lines[li];
+            if per_function && func_node[line.function as usize] != NONE {
+                loc_nodes.push(func_node[line.function as usize]);
+                continue;
+            }
             let f = &p.functions[line.function as usize];
             let name = if function { syms.intern_str(p, f.name) } else { NONE };
             let file = if filename && f.filename != 0 { file_syms[&f.filename] } else { NONE };
@@ -240,7 +265,11 @@ fn build_nodes(p: &Profile, g: Granularity) -> (Vec<Node>, Vec<u32>, Vec<u32>) {
                 key.objfile = syms.intern_str(p, objfile);
                 key.start_line = f.start_line;
             }
-            loc_nodes.push(push_key(key, &syms, &mut nodes));
+            let node = push_key(key, &syms, &mut nodes);
+            if per_function && name != NONE {
+                func_node[line.function as usize] = node;
+            }
+            loc_nodes.push(node);
         }
         offsets.push(loc_nodes.len() as u32);
     }
