@@ -160,10 +160,14 @@ pub(crate) fn run(a: DiffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
             a.files[if dumps[0] { 1 } else { 0 }].display()
         ),
     }
-    let rules = a.judging.rules()?;
+    // The rules compile while the profiles are read; their errors still
+    // come first.
+    let (rules, (b, n)) = rayon::join(
+        || a.judging.rules(),
+        || rayon::join(|| pprof::read_path(&a.files[0]), || pprof::read_path(&a.files[1])),
+    );
+    let rules = rules?;
     let gates = a.gates.validate(&rules)?;
-
-    let (b, n) = rayon::join(|| pprof::read_path(&a.files[0]), || pprof::read_path(&a.files[1]));
     let (base, new) = (b?, n?);
     let opts = Options { granularity: a.granularity, normalize: a.normalize };
     let names = format!("{} and {}", a.files[0].display(), a.files[1].display());
