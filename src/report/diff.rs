@@ -5,6 +5,7 @@
 //! evidence (categories, known signatures, growing sites with their
 //! stacks, growth paths), then what shrank.
 
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::attribute::{FrameClass, RuleSet, UNATTRIBUTED};
@@ -308,7 +309,7 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
     let (g, (sites, sig_acc)) = rayon::join(
         || RetentionGraph::build(d, t, |_| true),
         || {
-            let mut sites: std::collections::BTreeMap<(usize, u32, Option<u16>, Option<u32>), Acc> = Default::default();
+            let mut sites: FxHashMap<(usize, u32, Option<u16>, Option<u32>), Acc> = FxHashMap::default();
             let mut sig_acc: Vec<(i64, i64, bool)> = vec![(0, 0, false); rules.file.signatures.len()];
             for (s, a) in d.attributions.iter().enumerate() {
                 let (b, n) = (d.base[s * nt + t], d.new[s * nt + t]);
@@ -340,6 +341,10 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
                     acc.2 = true;
                 }
             }
+            // In key order, as the rows were when this was a BTreeMap: the
+            // sorts below are stable, so ties keep this order.
+            let mut sites: Vec<_> = sites.into_iter().collect();
+            sites.sort_unstable_by_key(|e| e.0);
             (sites, sig_acc)
         },
     );
