@@ -131,11 +131,12 @@ impl EdgeTable {
 
 /// The retention graph of one partition of the frames: the nodes it owns
 /// and the edges into them, each with its first appearance
-/// (`stack << 32 | position`) and weights.
+/// (`stack << 32 | position`), in that order.
 struct Part {
     nodes: Vec<(u64, u32)>,
     node_w: Vec<Weight>,
-    edges: EdgeTable,
+    /// (first appearance, key, weights).
+    edges: Vec<(u64, u64, Weight)>,
 }
 
 impl Part {
@@ -209,17 +210,25 @@ impl Part {
                 }
             }
         }
+        // Read out of the table here, on this part's thread, rather than
+        // slot by slot when the graph is assembled on one thread; the
+        // table is freed before the graph is built.
+        let edges = edges
+            .order
+            .iter()
+            .map(|&(first, i)| (first, edges.slots[i as usize].key, edges.slots[i as usize].w))
+            .collect();
         Part { nodes, node_w, edges }
     }
 }
 
-/// Merges lists, each sorted by its first field, into one sorted list of
-/// (list index, second field).
-fn merge_sorted(lists: &[&[(u64, u32)]]) -> Vec<(usize, u32)> {
+/// Merges lists, each sorted by `first`, into one sorted list of (list
+/// index, element).
+fn merge_sorted<T: Copy>(lists: &[&[T]], first: impl Fn(&T) -> u64) -> Vec<(usize, T)> {
     let mut out = Vec::with_capacity(lists.iter().map(|l| l.len()).sum());
     let mut at = vec![0usize; lists.len()];
-    while let Some(i) = (0..lists.len()).filter(|&i| at[i] < lists[i].len()).min_by_key(|&i| lists[i][at[i]].0) {
-        out.push((i, lists[i][at[i]].1));
+    while let Some(i) = (0..lists.len()).filter(|&i| at[i] < lists[i].len()).min_by_key(|&i| first(&lists[i][at[i]])) {
+        out.push((i, lists[i][at[i]]));
         at[i] += 1;
     }
     out
@@ -247,21 +256,20 @@ impl RetentionGraph {
             (0..nparts as u32).into_par_iter().map(|p| Part::walk(d, t, &keep, p, nparts as u32)).collect();
 
         let lists: Vec<&[(u64, u32)]> = parts.iter().map(|p| p.nodes.as_slice()).collect();
-        let node_order = merge_sorted(&lists);
-        let lists: Vec<&[(u64, u32)]> = parts.iter().map(|p| p.edges.order.as_slice()).collect();
-        let edge_order = merge_sorted(&lists);
+        let node_order = merge_sorted(&lists, |n| n.0);
+        let lists: Vec<&[(u64, u64, Weight)]> = parts.iter().map(|p| p.edges.as_slice()).collect();
+        let edge_order = merge_sorted(&lists, |e| e.0);
         let mut graph: DiGraph<(Frame, Weight), Weight> =
             DiGraph::with_capacity(node_order.len() + 1, edge_order.len());
         let root = graph.add_node((None, Weight::default()));
         let mut node_of = vec![root; d.frames.len()];
-        for (p, f) in node_order {
+        for (p, (_, f)) in node_order {
             node_of[f as usize] = graph.add_node((Some(f), parts[p].node_w[f as usize]));
         }
-        for (p, i) in edge_order {
-            let slot = &parts[p].edges.slots[i as usize];
-            let (parent, child) = ((slot.key >> 32) as u32, slot.key as u32);
+        for (_, (_, key, w)) in edge_order {
+            let (parent, child) = ((key >> 32) as u32, key as u32);
             let from = if parent == ROOT { root } else { node_of[parent as usize] };
-            graph.add_edge(from, node_of[child as usize], slot.w);
+            graph.add_edge(from, node_of[child as usize], w);
         }
         RetentionGraph { graph, root }
     }
