@@ -145,9 +145,9 @@ impl Part {
     /// the stacks but probes only its own edges, so no two parts share an
     /// edge and their tables need no merging of weights.
     ///
-    /// A stack is walked twice: first to compute its edges' keys and home
-    /// slots and to load each home slot's key, with no branch on what the
-    /// loads return, so that the cache misses of a whole stack overlap;
+    /// A stack is walked twice: first to compute the keys of its frames of
+    /// this part and to load each key's home slot, with no branch on what
+    /// the loads return, so that the cache misses of a whole stack overlap;
     /// then to probe and add.
     fn walk(d: &Diff, t: usize, keep: &impl Fn(usize) -> bool, part: u32, parts: u32) -> Part {
         let n = d.ntypes();
@@ -156,7 +156,8 @@ impl Part {
         let mut node_w = vec![Weight::default(); nframes];
         // Stamp of the last stack that counted each node (0 = never).
         let mut node_stamp = vec![0u32; nframes];
-        // About as many edges per partition as frames in all; grows if not.
+        // Room for two edges into each frame of this part before the table
+        // first grows.
         let bits = ((nframes as u64 * 4 / parts as u64).max(1024).next_power_of_two().trailing_zeros()).min(40);
         let mut edges = EdgeTable::with_bits(bits);
         // (key, position) of this stack's frames of this part.
