@@ -272,33 +272,39 @@ pub fn diff_types(
     // Distinct stacks per side in parallel, then merged. At function
     // granularity the same walk sums the function table's flat and cum.
     let funcs_values = opts.granularity == Granularity::Functions;
-    let (cb, cn) = rayon::join(
-        || stacks::collect(&base, &sb.funcs, &mb, funcs_values),
-        || stacks::collect(&new, &sn.funcs, &mn, funcs_values),
-    );
+    // What the Diff keeps of the profiles themselves.
+    let (base_time, new_time, period, new_memstats) =
+        (base.time_nanos, new.time_nanos, new.period, new.memstats.take());
+    // Each side's walk then frees its profile, on its own thread, before
+    // the merge allocates: freeing the columns (page by page, in the
+    // kernel) takes milliseconds per side, and freeing them here rather
+    // than at the end keeps them out of the peak memory.
+    let (sbf, snf, mbr, mnr) = (&sb.funcs, &sn.funcs, &mb, &mn);
+    let walk = move |p: Profile, agg: &Aggregate, map: &[u32]| {
+        let c = stacks::collect(&p, agg, map, funcs_values);
+        let totals = p.totals();
+        drop(p);
+        (c, totals)
+    };
+    let ((cb, tb_totals), (cn, tn_totals)) = rayon::join(|| walk(base, sbf, mbr), || walk(new, snf, mnr));
     let (mut sb, mut sn) = (sb, sn);
     let (
         stacks::Collected { table: tb, vals: vb, flat: fb, cum: cub },
         stacks::Collected { table: tn, vals: vn, flat: fnew, cum: cun },
     ) = (cb, cn);
     if funcs_values {
-        for (side, flat, cum, p) in [(&mut sb, fb, cub, &base), (&mut sn, fnew, cun, &new)] {
+        for (side, flat, cum, totals) in [(&mut sb, fb, cub, tb_totals), (&mut sn, fnew, cun, tn_totals)] {
             side.funcs.ntypes = nt;
             side.funcs.flat = flat;
             side.funcs.cum = cum;
-            side.funcs.totals = p.totals();
+            side.funcs.totals = totals;
         }
     }
-    // What the Diff keeps of the profiles themselves.
-    let (base_time, new_time, period, new_memstats) =
-        (base.time_nanos, new.time_nanos, new.period, new.memstats.take());
     // The function table at the chosen granularity, aligned by node key, is
     // built while the stacks are merged, classified and attributed. The
-    // same branch then frees the profiles and per-side tables: freeing
-    // hundreds of thousands of names and buffers the kernel unmaps page by
-    // page takes over ten milliseconds on the synthetic pair (a hundred at
-    // 4×), and doing it here, rather than when this function returns, also
-    // lowers the peak memory of what follows.
+    // same branch then frees the per-side tables: freeing their hundreds
+    // of thousands of names takes over ten milliseconds on the synthetic
+    // pair (about a hundred at 4×), which this hides.
     let (((table, base_vals, new_vals), frame_info, attributions), (nodes, node_flat, node_cum)) = rayon::join(
         || {
             let (merged, frame_info) = rayon::join(
@@ -317,7 +323,7 @@ pub fn diff_types(
                 (Some(b), Some(n)) => function_table(b, n, nt),
                 _ => function_table(&sb.funcs, &sn.funcs, nt),
             };
-            drop((base, new, sb, sn));
+            drop((sb, sn));
             table
         },
     );
