@@ -5,7 +5,10 @@
 
 Runs each case with the two binaries alternately (one warm-up round, then
 --runs rounds), so that both see the same machine load, and prints the
-median wall time and the peak RSS (wait4) of each as a Markdown table.
+median wall time, the median CPU time (user + system, from wait4) and the
+peak RSS of each as a Markdown table. On a shared machine the CPU time
+varies less than the wall time: other tenants delay a run more than they
+slow it.
 Cases: the 1x and 4x synthetic diff pairs and trend over 250 snapshots,
 from benches/data/ (benches/compare.py writes them; cases whose inputs
 are missing are skipped).
@@ -27,7 +30,7 @@ def run(cmd):
     _, status, ru = os.wait4(p.pid, 0)
     if status != 0:
         raise SystemExit(f"failed ({status}): {' '.join(cmd)}")
-    return time.perf_counter() - t, ru.ru_maxrss * 1024
+    return time.perf_counter() - t, ru.ru_maxrss * 1024, ru.ru_utime + ru.ru_stime
 
 
 def main():
@@ -42,7 +45,7 @@ def main():
         ("4x diff --format json", ["diff", "--format", "json", f"{d}/synth-4x.pb.gz", f"{d}/synth-4x-later.pb.gz"]),
         ("trend over 250 snapshots", ["trend", "--format", "json", f"{d}/trend250"]),
     ]
-    print("| case | before | after | after ÷ before |")
+    print("| case | before: wall, CPU, RSS | after: wall, CPU, RSS | after ÷ before: wall, CPU |")
     print("|---|---:|---:|---:|")
     for name, args in cases:
         if not all(os.path.exists(x) for x in args if x.startswith(d)):
@@ -53,11 +56,19 @@ def main():
                 m = run([getattr(a, side)] + args)
                 if r > 0:
                     res[side].append(m)
-        (tb, rb), (ta, ra) = [
-            (statistics.median(x[0] for x in res[s]), max(x[1] for x in res[s])) for s in ("before", "after")
+        (tb, rb, cb), (ta, ra, ca) = [
+            (
+                statistics.median(x[0] for x in res[s]),
+                max(x[1] for x in res[s]),
+                statistics.median(x[2] for x in res[s]),
+            )
+            for s in ("before", "after")
         ]
-        print(f"| {name} | {tb * 1000:,.0f} ms, {rb / 2**20:.0f} MiB | {ta * 1000:,.0f} ms, {ra / 2**20:.0f} MiB "
-              f"| {ta / tb:.2f} |", flush=True)
+        print(
+            f"| {name} | {tb * 1000:,.0f} ms, {cb * 1000:,.0f} ms, {rb / 2**20:.0f} MiB "
+            f"| {ta * 1000:,.0f} ms, {ca * 1000:,.0f} ms, {ra / 2**20:.0f} MiB | {ta / tb:.2f}, {ca / cb:.2f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
