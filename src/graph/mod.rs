@@ -123,7 +123,7 @@ impl Aggregate {
 }
 
 /// Interns strings by content (a string table may repeat a string).
-#[derive(Default)]
+#[cfg_attr(test, derive(Default))]
 struct Symbols<'a> {
     ids: FxHashMap<&'a str, u32>,
     names: Vec<&'a str>,
