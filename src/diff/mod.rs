@@ -279,14 +279,11 @@ pub fn diff_types(
     // the merge allocates: freeing the columns (page by page, in the
     // kernel) takes milliseconds per side, and freeing them here rather
     // than at the end keeps them out of the peak memory.
-    let (sbf, snf, mbr, mnr) = (&sb.funcs, &sn.funcs, &mb, &mn);
-    let walk = move |p: Profile, agg: &Aggregate, map: &[u32]| {
+    let walk = |p: Profile, agg: &Aggregate, map: &[u32]| {
         let c = stacks::collect(&p, agg, map, funcs_values);
-        let totals = p.totals();
-        drop(p);
-        (c, totals)
+        (c, p.totals())
     };
-    let ((cb, tb_totals), (cn, tn_totals)) = rayon::join(|| walk(base, sbf, mbr), || walk(new, snf, mnr));
+    let ((cb, tb_totals), (cn, tn_totals)) = rayon::join(|| walk(base, &sb.funcs, &mb), || walk(new, &sn.funcs, &mn));
     let (mut sb, mut sn) = (sb, sn);
     let (
         stacks::Collected { table: tb, vals: vb, flat: fb, cum: cub },
