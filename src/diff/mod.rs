@@ -231,10 +231,12 @@ pub fn diff_types(
     select_types(&mut new, &ni);
     let nt = types.len();
 
+    // Normalizing changes only NEW: BASE's totals are summed once.
+    let base_totals = sums(&base);
     if opts.normalize {
-        let (b, s) = (sums(&base), sums(&new));
+        let s = sums(&new);
         let ratios: Vec<f64> =
-            b.iter().zip(&s).map(|(&b, &s)| if s == 0 { 0.0 } else { b as f64 / s as f64 }).collect();
+            base_totals.iter().zip(&s).map(|(&b, &s)| if s == 0 { 0.0 } else { b as f64 / s as f64 }).collect();
         if ratios.iter().any(|&r| r != 1.0) {
             for row in new.values.chunks_exact_mut(nt) {
                 for (v, r) in row.iter_mut().zip(&ratios) {
@@ -245,7 +247,6 @@ pub fn diff_types(
             }
         }
     }
-    let base_totals = sums(&base);
     let new_totals = sums(&new);
 
     let (sb, sn) = rayon::join(|| side(&base, opts.granularity), || side(&new, opts.granularity));
