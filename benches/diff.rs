@@ -41,16 +41,7 @@ fn benches(c: &mut Criterion) {
     // What `leakscope diff` diffs by default: the judged type and its
     // object count.
     let types = || Types::Only(vec!["inuse_space".into(), "inuse_objects".into()]);
-    let ro = ReportOptions {
-        base_file: "a".into(),
-        new_file: "b".into(),
-        sample_type: 0,
-        nodecount: 10,
-        min_growth: 0,
-        min_growth_ratio: 0.1,
-        granularity: Default::default(),
-        normalized: false,
-    };
+    let ro = ReportOptions::new("a", "b");
     let pa = leakscope::pprof::parse(&a).expect("decode");
     let pb = leakscope::pprof::parse(&b).expect("decode");
     let d = diff_types(pa.clone(), pb.clone(), &rules, Options::default(), &types()).expect("diff");

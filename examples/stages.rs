@@ -33,16 +33,7 @@ fn main() {
     let t4 = Instant::now();
     let g = RetentionGraph::build(&d, 0, |_| true);
     let t5 = Instant::now();
-    let ro = ReportOptions {
-        base_file: args[1].clone(),
-        new_file: args[2].clone(),
-        sample_type: 0,
-        nodecount: 10,
-        min_growth: 0,
-        min_growth_ratio: 0.1,
-        granularity: Default::default(),
-        normalized: false,
-    };
+    let ro = ReportOptions::new(args[1].clone(), args[2].clone());
     let r = build(&d, &rules, &ro);
     let t6 = Instant::now();
     let mut out = Vec::new();

@@ -192,16 +192,7 @@ pub(crate) fn run(a: DiffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
     }
     let d = diff::diff_types(base, new, &rules, opts, &diff::Types::Only(keep)).map_err(|e| anyhow!("{names}: {e}"))?;
     let t = d.type_index(&name).ok_or_else(|| anyhow!("{names}: sample type {name} missing"))?;
-    let ro = ReportOptions {
-        base_file: a.files[0].display().to_string(),
-        new_file: a.files[1].display().to_string(),
-        sample_type: t,
-        nodecount: a.nodecount,
-        min_growth: a.judging.min_growth,
-        min_growth_ratio: a.judging.min_growth_pct / 100.0,
-        granularity: a.granularity,
-        normalized: a.normalize,
-    };
+    let ro = report_options(&a, t);
     let report = build(&d, &rules, &ro);
     match a.format {
         DiffFormat::Json => render::json(&report, out)?,
@@ -243,9 +234,34 @@ fn write_pprof(
     encode::write_gzip(&p, std::io::BufWriter::new(f)).with_context(|| format!("{}: writing", path.display()))
 }
 
+/// The report's options for sample type `t` of the diff.
+fn report_options(a: &DiffArgs, t: usize) -> ReportOptions {
+    ReportOptions {
+        base_file: a.files[0].display().to_string(),
+        new_file: a.files[1].display().to_string(),
+        sample_type: t,
+        nodecount: a.nodecount,
+        min_growth: a.judging.min_growth,
+        min_growth_ratio: a.judging.min_growth_pct / 100.0,
+        granularity: a.granularity,
+        normalized: a.normalize,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::parse_size;
+    use super::{parse_size, report_options, ReportOptions};
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    /// Benchmarks and examples time `ReportOptions::new`: it must be what
+    /// the CLI does with no flag.
+    #[test]
+    fn report_options_new_are_the_cli_defaults() {
+        let cli = Cli::parse_from(["leakscope", "diff", "a.pb.gz", "b.pb.gz", "--format", "json"]);
+        let Command::Diff(a) = cli.command else { panic!("not a diff") };
+        assert_eq!(report_options(&a, 0), ReportOptions::new("a.pb.gz", "b.pb.gz"));
+    }
 
     #[test]
     fn sizes() {

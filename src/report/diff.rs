@@ -223,7 +223,7 @@ pub struct SampleType {
 }
 
 /// Report options.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Options {
     /// Input names.
     pub base_file: String,
@@ -241,6 +241,26 @@ pub struct Options {
     pub granularity: Granularity,
     /// `--normalize` was given.
     pub normalized: bool,
+}
+
+impl Options {
+    /// The options `leakscope diff BASE NEW --format json` uses when given
+    /// no other flag: the first sample type (the CLI picks `inuse_space`),
+    /// ten rows, growth of at least 1 MiB and 10% of the base, function
+    /// granularity. Benchmarks and examples start from this, so that they
+    /// time what the CLI does.
+    pub fn new(base_file: impl Into<String>, new_file: impl Into<String>) -> Options {
+        Options {
+            base_file: base_file.into(),
+            new_file: new_file.into(),
+            sample_type: 0,
+            nodecount: 10,
+            min_growth: 1 << 20,
+            min_growth_ratio: 0.1,
+            granularity: Granularity::Functions,
+            normalized: false,
+        }
+    }
 }
 
 fn advice(category: &str) -> &'static str {
