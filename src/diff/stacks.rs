@@ -225,3 +225,56 @@ pub fn merge(
     }
     (table, base, new)
 }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::{aggregate, aggregate_types, Granularity};
+
+    /// A real heap profile (testdata/gen) with every third stack made
+    /// recursive: its leaf location repeated as the outermost caller, so
+    /// that a node occurs twice in one sample and must count once in cum.
+    fn recursive_profile() -> Profile {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/profiles/gen-heap.pb.gz");
+        let mut p = crate::pprof::parse(&std::fs::read(path).expect("fixture")).expect("parse");
+        let (mut stacks, mut offsets) = (Vec::new(), vec![0u32]);
+        for s in 0..p.num_samples() {
+            let st = p.stack(s);
+            stacks.extend_from_slice(st);
+            if s % 3 == 0 && st.len() >= 2 {
+                stacks.push(st[0]);
+            }
+            offsets.push(stacks.len() as u32);
+        }
+        (p.stacks, p.stack_offsets) = (stacks, offsets);
+        p
+    }
+
+    /// The walk's flat and cum equal `graph::aggregate`'s for one, two,
+    /// three and four sample types: the const-generic paths for 1 and 2 and
+    /// the general one.
+    #[test]
+    fn node_values_equal_the_aggregate() {
+        let full = recursive_profile();
+        assert_eq!(full.sample_types.len(), 4, "gen-heap has four sample types");
+        let mut recursive = 0;
+        for nt in 1..=4 {
+            let mut p = full.clone();
+            p.sample_types.truncate(nt);
+            p.values = p.values.chunks_exact(4).flat_map(|r| r[..nt].iter().copied()).collect();
+            let want = aggregate(&p, Granularity::Functions);
+            let nodes = aggregate_types(&p, Granularity::Functions, &[]);
+            let map: Vec<u32> = (0..nodes.nodes.len() as u32).collect();
+            let got = collect(&p, &nodes, &map, true);
+            assert_eq!(got.flat, want.flat, "flat, {nt} types");
+            assert_eq!(got.cum, want.cum, "cum, {nt} types");
+            // The recursion is there: some stack holds a frame twice.
+            recursive = (0..got.table.len())
+                .filter(|&s| {
+                    let f = got.table.get(s);
+                    (1..f.len()).any(|i| f[..i].contains(&f[i]))
+                })
+                .count();
+        }
+        assert!(recursive > 0, "no recursive stack in the fixture");
+    }
+}
