@@ -143,6 +143,21 @@ fn add<const N: usize>(acc: &mut [i64], v: &[i64]) {
     }
 }
 
+/// `acc += v & mask`, element-wise and wrapping, with `mask` all ones or
+/// zero; `N` as in [`add`].
+#[inline(always)]
+fn add_masked<const N: usize>(acc: &mut [i64], v: &[i64], mask: i64) {
+    if N > 0 {
+        for i in 0..N {
+            acc[i] = acc[i].wrapping_add(v[i] & mask);
+        }
+    } else {
+        for (a, x) in acc.iter_mut().zip(v) {
+            *a = a.wrapping_add(*x & mask);
+        }
+    }
+}
+
 /// [`collect`] for `N` sample types (0: any number).
 fn collect_n<const N: usize>(p: &Profile, agg: &Aggregate, map: &[u32], node_values: bool) -> Collected {
     let nt = if N > 0 { N } else { p.sample_types.len() };
@@ -164,22 +179,29 @@ fn collect_n<const N: usize>(p: &Profile, agg: &Aggregate, map: &[u32], node_val
     let mut table = StackTable::with_capacity(p.num_samples(), frames);
     let mut vals: Vec<i64> = Vec::with_capacity(p.num_samples() * nt);
     let mut buf: Vec<u32> = Vec::with_capacity(64);
+    let mut nbuf: Vec<u32> = Vec::with_capacity(64);
     for s in 0..p.num_samples() {
         let sv = &p.values[s * nt..(s + 1) * nt];
         let stack = p.stack(s);
         buf.clear();
         if node_values {
             let stamp = s as u32 + 1;
+            nbuf.clear();
             for &loc in stack {
                 let loc = loc as usize;
                 for &(n, f) in &pairs[offs[loc] as usize..offs[loc + 1] as usize] {
                     buf.push(f);
-                    let n = n as usize;
-                    if seen[n] != stamp {
-                        seen[n] = stamp;
-                        add::<N>(&mut cum[n * nt..(n + 1) * nt], sv);
-                    }
+                    nbuf.push(n);
                 }
+            }
+            // Without a branch on the stamp, whose mispredictions would
+            // make the cache misses of a stack's nodes wait for each other:
+            // a node already counted for this sample adds zero.
+            for &n in &nbuf {
+                let n = n as usize;
+                let mask = -i64::from(seen[n] != stamp);
+                seen[n] = stamp;
+                add_masked::<N>(&mut cum[n * nt..(n + 1) * nt], sv, mask);
             }
             if let Some(&leaf) = stack.first() {
                 let n = pairs[offs[leaf as usize] as usize].0 as usize;
@@ -225,6 +247,7 @@ pub fn merge(
     }
     (table, base, new)
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;
