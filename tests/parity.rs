@@ -70,6 +70,31 @@ fn top_matches_pprof_on_corpus() {
     check_files(&files, &["functions", "lines", "files"]);
 }
 
+/// Recursion: a function twice in one stack counts once in its cum. The
+/// generated heap profile with every third sample's leaf location repeated
+/// as its outermost caller (written with prost, read back by pprof).
+#[test]
+fn top_matches_pprof_on_recursive_stacks() {
+    use prost::Message;
+    use std::io::Read;
+    let gz = std::fs::read(root().join("testdata/profiles/gen-heap.pb.gz")).unwrap();
+    let mut raw = Vec::new();
+    flate2::read::GzDecoder::new(&gz[..]).read_to_end(&mut raw).unwrap();
+    let mut p = leakscope::pprof::proto::Profile::decode(&raw[..]).unwrap();
+    let mut made = 0;
+    for (i, s) in p.sample.iter_mut().enumerate() {
+        if i % 3 == 0 && s.location_id.len() >= 2 {
+            s.location_id.push(s.location_id[0]);
+            made += 1;
+        }
+    }
+    assert!(made > 0, "no sample to make recursive");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("recursive.pb.gz");
+    leakscope::pprof::encode::write_gzip(&p, std::fs::File::create(&path).unwrap()).unwrap();
+    check_files(&[path], &["functions", "filefunctions", "files", "lines", "addresses"]);
+}
+
 /// The default sample type is the one `go tool pprof` reports.
 #[test]
 fn default_sample_type_is_pprofs() {
