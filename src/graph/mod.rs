@@ -417,13 +417,15 @@ pub fn aggregate_types(p: &Profile, g: Granularity, types: &[usize]) -> Aggregat
                 let ln =
                     &loc_nodes[loc_node_offsets[loc as usize] as usize..loc_node_offsets[loc as usize + 1] as usize];
                 for &n in ln {
+                    // No branch on the stamp (a node already counted for
+                    // this sample adds zero): its mispredictions would make
+                    // each node's cache miss wait for the previous one.
                     let n = n as usize;
-                    if seen[n] != stamp {
-                        seen[n] = stamp;
-                        let row = &mut cum[n * ntypes..(n + 1) * ntypes];
-                        for (c, v) in row.iter_mut().zip(vals) {
-                            *c = c.wrapping_add(*v);
-                        }
+                    let mask = -i64::from(seen[n] != stamp);
+                    seen[n] = stamp;
+                    let row = &mut cum[n * ntypes..(n + 1) * ntypes];
+                    for (c, v) in row.iter_mut().zip(vals) {
+                        *c = c.wrapping_add(*v & mask);
                     }
                 }
             }
