@@ -282,7 +282,8 @@ pub fn diff_types(
     // than at the end keeps them out of the peak memory.
     let walk = |p: Profile, agg: &Aggregate, map: &[u32]| {
         let c = stacks::collect(&p, agg, map, funcs_values);
-        (c, p.totals())
+        // The totals serve only the function table the walk summed.
+        (c, if funcs_values { p.totals() } else { Vec::new() })
     };
     let ((cb, tb_totals), (cn, tn_totals)) = rayon::join(|| walk(base, &sb.funcs, &mb), || walk(new, &sn.funcs, &mn));
     let (mut sb, mut sn) = (sb, sn);
