@@ -9,7 +9,9 @@ median wall time, the median CPU time (user + system, from wait4) and the
 peak RSS of each as a Markdown table. On a shared machine the CPU time
 varies less than the wall time: other tenants delay a run more than they
 slow it.
-Cases: the 1x and 4x synthetic diff pairs and trend over 250 snapshots,
+Cases: the 1x and 4x synthetic diff pairs, the 1x pair with 10% of its
+sites live (as real heap profiles, where most sites' objects were freed)
+and trend over 250 snapshots,
 from benches/data/ (benches/compare.py writes them; cases whose inputs
 are missing are skipped).
 """
@@ -43,6 +45,10 @@ def main():
     cases = [
         ("1x diff --format json", ["diff", "--format", "json", f"{d}/synth-1x.pb.gz", f"{d}/synth-1x-later.pb.gz"]),
         ("4x diff --format json", ["diff", "--format", "json", f"{d}/synth-4x.pb.gz", f"{d}/synth-4x-later.pb.gz"]),
+        (
+            "1x live-10% diff --format json",
+            ["diff", "--format", "json", f"{d}/synth-1x-live.pb.gz", f"{d}/synth-1x-live-later.pb.gz"],
+        ),
         ("trend over 250 snapshots", ["trend", "--format", "json", f"{d}/trend250"]),
     ]
     print("| case | before: wall, CPU, RSS | after: wall, CPU, RSS | after ÷ before: wall, CPU |")

@@ -2,7 +2,7 @@
 """Time leakscope against `go tool pprof` and plain `gzip -dc`, same file, same run.
 
 Usage: benches/compare.py [--runs N] [--scale K ...] [--diff] [--no-top]
-                          [--pprof-runs N] [--trend N ...]
+                          [--pprof-runs N] [--trend N ...] [--live FRACTION]
 
 Builds leakscope in release mode (in $CARGO_TARGET_DIR, else target/),
 writes the deterministic synthetic heap profile (leakscope::synth, 200k
@@ -16,7 +16,10 @@ table of the diff at every scale, per MB of input, to show whether cost
 grows linearly. --trend N times `leakscope trend` over N ~1 MB snapshots
 of one process whose sites grow slowly (synth scale 0.1, variant i,
 growth 1 + i/1000), with its peak RSS; give several N to see whether
-memory grows with the number of snapshots.
+memory grows with the number of snapshots. --live F adds, at each scale, the
+diff of a pair in which only the share F of sites holds live objects (the
+rest are zero in inuse_*, as in real heap profiles; the corpus's have
+F = 0.01-0.12).
 
 The issue's exact measurement (1x, 4x, 16x diff and a 1,000-snapshot
 trend, pprof timed once per scale at 16x because it takes minutes):
@@ -60,6 +63,50 @@ def measure(name, cmd, runs, warm=True):
     return {"name": name, "cmd": " ".join(cmd), "median": statistics.median(times), "rss": max(rss)}
 
 
+def diff_table(label, f, g, ls, go, a, pprof_runs, scaling, k):
+    """Times the diff of f and g against parallel gzip -dc (and pprof); prints its table and
+    appends its scaling row. Returns pprof's row, if timed."""
+    both = ["sh", "-c", f"gzip -dc {f} >/dev/null & gzip -dc {g} >/dev/null; wait"]
+    rows = [
+        measure("gzip -dc A & gzip -dc B (floor)", both, a.runs),
+        measure("leakscope diff --format json A B", [ls, "diff", "--format", "json", f, g], a.runs),
+        measure("leakscope diff A B (text)", [ls, "diff", "--color", "never", f, g], a.runs),
+    ]
+    if not a.no_pprof:
+        rows.append(measure("go tool pprof -symbolize=none -top -base A B",
+                            [go, "tool", "pprof", "-symbolize=none", "-top", "-base", f, g], pprof_runs,
+                            warm=False))
+    floor = rows[0]["median"]
+    pp = next((r for r in rows if r["name"].startswith("go tool pprof")), None)
+    print(f"### diff of {label}\n")
+    print("| command | median wall | peak RSS | × parallel gzip -dc | pprof ÷ this |")
+    print("|---|---:|---:|---:|---:|")
+    for r in rows:
+        vs_pp = f"{pp['median'] / r['median']:.1f}×" if pp else "n/a"
+        rss_pp = f", RSS 1/{pp['rss'] / r['rss']:.0f}" if pp and r is not pp else ""
+        print(f"| `{r['name']}` | {r['median'] * 1000:.0f} ms | {r['rss'] / 2**20:.0f} MiB "
+              f"| {r['median'] / floor:.2f} | {vs_pp}{rss_pp} |")
+    print(flush=True)
+    scaling.append((k, (os.path.getsize(f) + os.path.getsize(g)) / 1e6, rows[0], rows[1], pp))
+    return pp
+
+
+def scaling_table(title, rows):
+    print(f"### diff at every scale{title} (A and B, gzipped)\n")
+    print("| scale | input MB | parallel gzip -dc | leakscope diff --format json | ms per MB | × gzip | peak RSS "
+          "| go tool pprof -top -base | pprof RSS | pprof ÷ leakscope | RSS ratio |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for k, mb, gz, ls_row, pp in rows:
+        ppt = f"{pp['median']:.1f} s" if pp else "n/a"
+        pprss = f"{pp['rss'] / 2**20:.0f} MiB" if pp else "n/a"
+        ratio = f"{pp['median'] / ls_row['median']:.1f}×" if pp else "n/a"
+        rss_ratio = f"1/{pp['rss'] / ls_row['rss']:.1f}" if pp else "n/a"
+        print(f"| {k}× | {mb:.0f} | {gz['median'] * 1000:.0f} ms | {ls_row['median'] * 1000:.0f} ms "
+              f"| {ls_row['median'] * 1000 / mb:.1f} | {ls_row['median'] / gz['median']:.2f} "
+              f"| {ls_row['rss'] / 2**20:.0f} MiB | {ppt} | {pprss} | {ratio} | {rss_ratio} |")
+    print(flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
@@ -72,6 +119,9 @@ def main():
     ap.add_argument("--trend", type=int, nargs="*", default=[],
                     help="time leakscope trend over N ~1 MB snapshots (several N: memory vs N)")
     ap.add_argument("--no-build", action="store_true", help="use the release binaries already built")
+    ap.add_argument("--live", type=float, default=None,
+                    help="with --diff, also diff a pair in which only this share of sites has live objects "
+                         "(synth LIVE; real heap profiles: 0.01-0.12)")
     a = ap.parse_args()
     pprof_runs = a.pprof_runs or a.runs
 
@@ -88,7 +138,7 @@ def main():
           f"load average at start {os.getloadavg()[0]:.1f}")
     print(f"runs per command: {a.runs} (go tool pprof: {pprof_runs}), medians of wall time; "
           f"peak RSS is the max over runs\n")
-    scaling = []
+    scaling, live_scaling = [], []
     for k in a.scale:
         f = os.path.join(DATA, f"synth-{k}x.pb.gz")
         if not os.path.exists(f):
@@ -118,43 +168,19 @@ def main():
             if not os.path.exists(g):
                 # same process, another snapshot: same stacks, other values, one site in 64 grown 1.5x
                 subprocess.run([synth, g, str(k), "1", "1.5"], check=True)
-            both = ["sh", "-c", f"gzip -dc {f} >/dev/null & gzip -dc {g} >/dev/null; wait"]
-            rows = [
-                measure("gzip -dc A & gzip -dc B (floor)", both, a.runs),
-                measure("leakscope diff --format json A B", [ls, "diff", "--format", "json", f, g], a.runs),
-                measure("leakscope diff A B (text)", [ls, "diff", "--color", "never", f, g], a.runs),
-            ]
-            if not a.no_pprof:
-                rows.append(measure("go tool pprof -symbolize=none -top -base A B",
-                                    [go, "tool", "pprof", "-symbolize=none", "-top", "-base", f, g], pprof_runs,
-                                    warm=False))
-            floor = rows[0]["median"]
-            pp = next((r for r in rows if r["name"].startswith("go tool pprof")), None)
-            print(f"### diff of synth-{k}x pair\n")
-            print("| command | median wall | peak RSS | × parallel gzip -dc | pprof ÷ this |")
-            print("|---|---:|---:|---:|---:|")
-            for r in rows:
-                vs_pp = f"{pp['median'] / r['median']:.1f}×" if pp else "n/a"
-                rss_pp = f", RSS 1/{pp['rss'] / r['rss']:.0f}" if pp and r is not pp else ""
-                print(f"| `{r['name']}` | {r['median'] * 1000:.0f} ms | {r['rss'] / 2**20:.0f} MiB "
-                      f"| {r['median'] / floor:.2f} | {vs_pp}{rss_pp} |")
-            print(flush=True)
-            scaling.append((k, (size + os.path.getsize(g)) / 1e6, rows[0], rows[1], pp))
+            diff_table(f"synth-{k}x pair", f, g, ls, go, a, pprof_runs, scaling, k)
+            if a.live is not None:
+                fl = os.path.join(DATA, f"synth-{k}x-live.pb.gz")
+                gl = os.path.join(DATA, f"synth-{k}x-live-later.pb.gz")
+                # regenerated every run: the file names do not carry LIVE
+                subprocess.run([synth, fl, str(k), "0", "1", str(a.live)], check=True, stderr=subprocess.DEVNULL)
+                subprocess.run([synth, gl, str(k), "1", "1.5", str(a.live)], check=True, stderr=subprocess.DEVNULL)
+                diff_table(f"synth-{k}x pair, {a.live:.0%} of sites live", fl, gl, ls, go, a, pprof_runs,
+                           live_scaling, k)
 
-    if len(scaling) > 1:
-        print("### diff at every scale (A and B, gzipped)\n")
-        print("| scale | input MB | parallel gzip -dc | leakscope diff --format json | ms per MB | × gzip | peak RSS "
-              "| go tool pprof -top -base | pprof RSS | pprof ÷ leakscope | RSS ratio |")
-        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-        for k, mb, gz, ls_row, pp in scaling:
-            ppt = f"{pp['median']:.1f} s" if pp else "n/a"
-            pprss = f"{pp['rss'] / 2**20:.0f} MiB" if pp else "n/a"
-            ratio = f"{pp['median'] / ls_row['median']:.1f}×" if pp else "n/a"
-            rss_ratio = f"1/{pp['rss'] / ls_row['rss']:.1f}" if pp else "n/a"
-            print(f"| {k}× | {mb:.0f} | {gz['median'] * 1000:.0f} ms | {ls_row['median'] * 1000:.0f} ms "
-                  f"| {ls_row['median'] * 1000 / mb:.1f} | {ls_row['median'] / gz['median']:.2f} "
-                  f"| {ls_row['rss'] / 2**20:.0f} MiB | {ppt} | {pprss} | {ratio} | {rss_ratio} |")
-        print(flush=True)
+    for title, rows in (("", scaling), (f", {a.live:.0%} of sites live" if a.live is not None else "", live_scaling)):
+        if len(rows) > 1:
+            scaling_table(title, rows)
 
     trend_rows = []
     for n in a.trend:

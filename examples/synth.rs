@@ -1,11 +1,11 @@
 //! Writes a deterministic synthetic heap profile (see `leakscope::synth`).
 //!
-//! Usage: `cargo run --release --example synth -- OUT.pb.gz [SCALE] [VARIANT] [GROWTH]`
+//! Usage: `cargo run --release --example synth -- OUT.pb.gz [SCALE] [VARIANT] [GROWTH] [LIVE]`
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(out) = args.first() else {
-        eprintln!("usage: synth OUT.pb.gz [SCALE] [VARIANT] [GROWTH]");
+        eprintln!("usage: synth OUT.pb.gz [SCALE] [VARIANT] [GROWTH] [LIVE]");
         std::process::exit(2);
     };
     // SCALE multiplies the default 200k samples and 30k functions; it may
@@ -18,6 +18,8 @@ fn main() {
     // Snapshots of one process an hour apart, so a trend has times.
     spec.time_nanos += spec.variant as i64 * 3_600_000_000_000;
     spec.growth = args.get(3).map_or(1.0, |s| s.parse().expect("GROWTH is a number"));
+    // LIVE: share of sites with live objects (see Spec::live).
+    spec.live = args.get(4).map_or(1.0, |s| s.parse().expect("LIVE is a number"));
     let bytes = leakscope::synth::gzip_bytes(&spec);
     std::fs::write(out, &bytes).expect("write output");
     eprintln!("wrote {out}: {} bytes, {} samples, {} functions", bytes.len(), spec.samples, spec.functions);

@@ -35,6 +35,15 @@ pub struct Spec {
     pub growth: f64,
     /// Profile time, nanoseconds since the epoch.
     pub time_nanos: i64,
+    /// Share of sites with live objects. A real heap profile lists every
+    /// allocation site since the process started, and at most sites all
+    /// objects were freed: 88-99% of the samples of the corpus's heap
+    /// profiles are zero in inuse_space and inuse_objects. Below 1.0, each
+    /// site is live with this probability (the same sites in every
+    /// variant, and always the growing ones) and its inuse values are
+    /// zero otherwise. 1.0, the default, draws every site's inuse values
+    /// as the foundation issue's profile does, so few are zero.
+    pub live: f64,
 }
 
 impl Default for Spec {
@@ -47,6 +56,7 @@ impl Default for Spec {
             variant: 0,
             growth: 1.0,
             time_nanos: 1_764_000_000_000_000_000,
+            live: 1.0,
         }
     }
 }
@@ -170,6 +180,9 @@ pub fn profile(spec: &Spec) -> proto::Profile {
         .collect();
     let mut vrng = Rng(spec.seed ^ spec.variant.wrapping_mul(0x2545_f491_4f6c_dd1d) ^ 0xabcdef);
     let mut v0rng = Rng(spec.seed ^ 0xabcdef);
+    // Its own stream, drawn only below 1.0, so that the default spec's
+    // bytes do not change.
+    let mut live_rng = Rng(spec.seed ^ 0x11fe);
     for s in 0..spec.samples {
         let root = &roots[rng.below(roots.len())];
         let depth = (root.len() + 1 + rng.below(spec.max_depth.max(root.len() + 1) - root.len())).min(spec.max_depth);
@@ -197,6 +210,8 @@ pub fn profile(spec: &Spec) -> proto::Profile {
         let objs = if spec.variant == 0 { objs } else { objs0 + (spec.variant as i64) * (objs0 / 8 + 1) };
         let factor = if spec.growth != 1.0 && s % 64 == 0 { spec.growth } else { 1.0 };
         let inuse_objs = ((inuse_objs as f64) * factor) as i64;
+        let freed = spec.live < 1.0 && (live_rng.next() >> 11) as f64 / (1u64 << 53) as f64 >= spec.live;
+        let inuse_objs = if freed && s % 64 != 0 { 0 } else { inuse_objs };
         p.sample.push(proto::Sample {
             location_id: stack,
             value: vec![objs.max(inuse_objs), objs.max(inuse_objs) * size, inuse_objs, inuse_objs * size],
@@ -213,4 +228,34 @@ pub fn gzip_bytes(spec: &Spec) -> Vec<u8> {
     let mut gz = flate2::write::GzEncoder::new(Vec::with_capacity(raw.len() / 2), flate2::Compression::fast());
     gz.write_all(&raw).expect("write to Vec");
     gz.finish().expect("finish gzip")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `live` zeroes the inuse values of most sites and changes nothing
+    /// else: the same stacks and alloc values as the default spec.
+    #[test]
+    fn live_zeroes_only_inuse_values() {
+        let spec = Spec { samples: 5000, functions: 500, ..Spec::default() };
+        let all = profile(&spec);
+        let some = profile(&Spec { live: 0.1, ..spec });
+        assert_eq!(all.sample.len(), some.sample.len());
+        let mut zero = 0;
+        for (s, (a, b)) in all.sample.iter().zip(&some.sample).enumerate() {
+            assert_eq!(a.location_id, b.location_id);
+            assert_eq!(a.value[..2], b.value[..2], "alloc values of sample {s}");
+            if b.value[2..] == [0, 0] {
+                zero += 1;
+                assert!(s % 64 != 0 || a.value[2] == 0, "growing site {s} was freed");
+            } else {
+                assert_eq!(a.value[2..], b.value[2..]);
+            }
+        }
+        // 90% of sites drawn freed, less the growing ones (1 in 64).
+        assert!((4250..4600).contains(&zero), "{zero} of 5000 zero");
+        let zero_all = all.sample.iter().filter(|s| s.value[2..] == [0, 0]).count();
+        assert!(zero_all < 100, "{zero_all} of 5000 zero by default");
+    }
 }
