@@ -63,6 +63,23 @@ def measure(name, cmd, runs, warm=True):
     return {"name": name, "cmd": " ".join(cmd), "median": statistics.median(times), "rss": max(rss)}
 
 
+def print_rows(title, floor_name, rows, rss_ratio):
+    """Prints one table: each row's time against the first row (the floor) and against pprof's row,
+    if timed; with rss_ratio, also pprof's peak RSS over the row's. Returns pprof's row or None."""
+    floor = rows[0]["median"]
+    pp = next((r for r in rows if r["name"].startswith("go tool pprof")), None)
+    print(f"### {title}\n")
+    print(f"| command | median wall | peak RSS | × {floor_name} | pprof ÷ this |")
+    print("|---|---:|---:|---:|---:|")
+    for r in rows:
+        vs_pp = f"{pp['median'] / r['median']:.1f}×" if pp else "n/a"
+        rss_pp = f", RSS 1/{pp['rss'] / r['rss']:.0f}" if rss_ratio and pp and r is not pp else ""
+        print(f"| `{r['name']}` | {r['median'] * 1000:.0f} ms | {r['rss'] / 2**20:.0f} MiB "
+              f"| {r['median'] / floor:.2f} | {vs_pp}{rss_pp} |")
+    print(flush=True)
+    return pp
+
+
 def diff_table(label, f, g, ls, go, a, pprof_runs, scaling, k):
     """Times the diff of f and g against parallel gzip -dc (and pprof); prints its table and
     appends its scaling row. Returns pprof's row, if timed."""
@@ -76,17 +93,7 @@ def diff_table(label, f, g, ls, go, a, pprof_runs, scaling, k):
         rows.append(measure("go tool pprof -symbolize=none -top -base A B",
                             [go, "tool", "pprof", "-symbolize=none", "-top", "-base", f, g], pprof_runs,
                             warm=False))
-    floor = rows[0]["median"]
-    pp = next((r for r in rows if r["name"].startswith("go tool pprof")), None)
-    print(f"### diff of {label}\n")
-    print("| command | median wall | peak RSS | × parallel gzip -dc | pprof ÷ this |")
-    print("|---|---:|---:|---:|---:|")
-    for r in rows:
-        vs_pp = f"{pp['median'] / r['median']:.1f}×" if pp else "n/a"
-        rss_pp = f", RSS 1/{pp['rss'] / r['rss']:.0f}" if pp and r is not pp else ""
-        print(f"| `{r['name']}` | {r['median'] * 1000:.0f} ms | {r['rss'] / 2**20:.0f} MiB "
-              f"| {r['median'] / floor:.2f} | {vs_pp}{rss_pp} |")
-    print(flush=True)
+    pp = print_rows(f"diff of {label}", "parallel gzip -dc", rows, rss_ratio=True)
     scaling.append((k, (os.path.getsize(f) + os.path.getsize(g)) / 1e6, rows[0], rows[1], pp))
     return pp
 
@@ -153,16 +160,7 @@ def main():
             ]
             if not a.no_pprof:
                 rows.append(measure("go tool pprof -top", [go, "tool", "pprof", "-symbolize=none", "-top", f], pprof_runs, warm=False))
-            floor = rows[0]["median"]
-            pp = next((r for r in rows if r["name"].startswith("go tool pprof")), None)
-            print(f"### {os.path.basename(f)} ({size / 1e6:.1f} MB gzipped)\n")
-            print("| command | median wall | peak RSS | × gzip -dc | pprof ÷ this |")
-            print("|---|---:|---:|---:|---:|")
-            for r in rows:
-                vs_pp = f"{pp['median'] / r['median']:.1f}×" if pp else "n/a"
-                print(f"| `{r['name']}` | {r['median'] * 1000:.0f} ms | {r['rss'] / 2**20:.0f} MiB "
-                      f"| {r['median'] / floor:.2f} | {vs_pp} |")
-            print()
+            print_rows(f"{os.path.basename(f)} ({size / 1e6:.1f} MB gzipped)", "gzip -dc", rows, rss_ratio=False)
         if a.diff:
             g = os.path.join(DATA, f"synth-{k}x-later.pb.gz")
             if not os.path.exists(g):
