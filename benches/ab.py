@@ -22,6 +22,8 @@ import statistics
 import subprocess
 import time
 
+from compare import cpu_times, steal_share  # benches/compare.py, beside this script
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "benches", "data")
 
@@ -78,4 +80,8 @@ def main():
 
 
 if __name__ == "__main__":
+    start = cpu_times()
     main()
+    steal = steal_share(start, cpu_times())
+    if steal is not None:
+        print(f"\nCPU steal during the run: {steal:.1%}")

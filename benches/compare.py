@@ -38,6 +38,24 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "benches", "data")
 
 
+def cpu_times():
+    """The machine's CPU time counters (/proc/stat's first line), or None off Linux."""
+    try:
+        with open("/proc/stat") as f:
+            return [int(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return None
+
+
+def steal_share(before, after):
+    """Share of the CPU time between two cpu_times() the hypervisor gave to other machines (steal,
+    the 8th counter): on a shared VM, the figure that says how far to trust a run's wall times."""
+    if not before or not after or len(before) < 8:
+        return None
+    d = [b - a for a, b in zip(before, after)]
+    return d[7] / sum(d) if sum(d) > 0 else None
+
+
 def run(cmd):
     """Runs cmd with stdout to /dev/null; returns (seconds, peak RSS bytes)."""
     with open(os.devnull, "wb") as null:
@@ -201,5 +219,8 @@ def main():
 
 
 if __name__ == "__main__":
+    start = cpu_times()
     main()
-    print(f"load average at end {os.getloadavg()[0]:.1f}")
+    steal = steal_share(start, cpu_times())
+    print(f"load average at end {os.getloadavg()[0]:.1f}"
+          + (f"; CPU steal during the run {steal:.1%}" if steal is not None else ""))
