@@ -100,7 +100,7 @@ def print_rows(title, floor_name, rows, rss_ratio):
 
 def diff_table(label, f, g, ls, go, a, pprof_runs, scaling, k):
     """Times the diff of f and g against parallel gzip -dc (and pprof); prints its table and
-    appends its scaling row. Returns pprof's row, if timed."""
+    appends its row to scaling."""
     both = ["sh", "-c", f"gzip -dc {f} >/dev/null & gzip -dc {g} >/dev/null; wait"]
     rows = [
         measure("gzip -dc A & gzip -dc B (floor)", both, a.runs),
@@ -113,7 +113,6 @@ def diff_table(label, f, g, ls, go, a, pprof_runs, scaling, k):
                             warm=False))
     pp = print_rows(f"diff of {label}", "parallel gzip -dc", rows, rss_ratio=True)
     scaling.append((k, (os.path.getsize(f) + os.path.getsize(g)) / 1e6, rows[0], rows[1], pp))
-    return pp
 
 
 def scaling_table(title, rows):

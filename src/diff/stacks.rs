@@ -245,14 +245,20 @@ pub fn merge(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diff::select_types;
     use crate::graph::{aggregate, aggregate_types, Granularity};
 
-    /// A real heap profile (testdata/gen) with every third stack made
-    /// recursive: its leaf location repeated as the outermost caller, so
-    /// that a node occurs twice in one sample and must count once in cum.
-    fn recursive_profile() -> Profile {
+    /// A real heap profile, written by testdata/gen.
+    fn gen_heap() -> Profile {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/profiles/gen-heap.pb.gz");
-        let mut p = crate::pprof::parse(&std::fs::read(path).expect("fixture")).expect("parse");
+        crate::pprof::parse(&std::fs::read(path).expect("fixture")).expect("parse")
+    }
+
+    /// gen-heap with every third stack made recursive: its leaf location
+    /// repeated as the outermost caller, so that a node occurs twice in one
+    /// sample and must count once in cum.
+    fn recursive_profile() -> Profile {
+        let mut p = gen_heap();
         let (mut stacks, mut offsets) = (Vec::new(), vec![0u32]);
         for s in 0..p.num_samples() {
             let st = p.stack(s);
@@ -271,12 +277,10 @@ mod tests {
     /// so in the inuse types most samples are zero.
     #[test]
     fn zero_samples_are_left_out() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/profiles/gen-heap.pb.gz");
-        let mut p = crate::pprof::parse(&std::fs::read(path).expect("fixture")).expect("parse");
+        let mut p = gen_heap();
         let inuse: Vec<usize> =
             ["inuse_space", "inuse_objects"].iter().map(|t| p.sample_type_index(t).expect("heap profile")).collect();
-        p.values = p.values.chunks_exact(4).flat_map(|r| inuse.iter().map(|&i| r[i])).collect();
-        p.sample_types = inuse.iter().map(|&i| p.sample_types[i]).collect();
+        select_types(&mut p, &inuse);
         let zero = (0..p.num_samples()).filter(|&s| p.sample_values(s).iter().all(|&v| v == 0)).count();
         assert!(zero * 2 > p.num_samples(), "{zero} of {} samples are zero", p.num_samples());
         let nodes = aggregate_types(&p, Granularity::Functions, &[]);
@@ -310,8 +314,7 @@ mod tests {
         assert!(recursive, "no recursive stack in the fixture");
         for nt in 1..=4 {
             let mut p = full.clone();
-            p.sample_types.truncate(nt);
-            p.values = p.values.chunks_exact(4).flat_map(|r| r[..nt].iter().copied()).collect();
+            select_types(&mut p, &(0..nt).collect::<Vec<_>>());
             let want = aggregate(&p, Granularity::Functions);
             let nodes = aggregate_types(&p, Granularity::Functions, &[]);
             let map: Vec<u32> = (0..nodes.nodes.len() as u32).collect();
