@@ -157,13 +157,18 @@ fn collect_n<const N: usize>(p: &Profile, agg: &Aggregate, map: &[u32], node_val
     let mut cum = vec![0i64; value_len];
     // seen[n] == stamp means node n already got this sample's cum.
     let mut seen = vec![0u32; if node_values { nn } else { 0 }];
-    // Sized for every sample a distinct stack, as in a heap profile (Go
-    // writes one sample per stack), at the profile's mean lines per
-    // location (capped: this is only a hint).
-    let lines = pairs.len() as u64 * p.stacks.len() as u64 / p.locations.len().max(1) as u64;
-    let frames = (lines as usize).clamp(p.stacks.len(), p.stacks.len().saturating_mul(4));
-    let mut table = StackTable::with_capacity(p.num_samples(), frames);
-    let mut vals: Vec<i64> = Vec::with_capacity(p.num_samples() * nt);
+    // Sized for every non-zero sample a distinct stack, as in a heap
+    // profile (Go writes one sample per stack), at the profile's mean lines
+    // per location and mean locations per sample (capped: only a hint).
+    // Sized for all samples, the hash index of a real heap profile, most of
+    // whose samples are zero, would spread its few stacks over pages
+    // meant for ten times as many.
+    let live = p.values.chunks_exact(nt.max(1)).filter(|v| v.iter().any(|&x| x != 0)).count();
+    let locs = p.stacks.len() as u64 * live as u64 / p.num_samples().max(1) as u64;
+    let lines = pairs.len() as u64 * locs / p.locations.len().max(1) as u64;
+    let frames = (lines as usize).clamp(locs as usize, (locs as usize).saturating_mul(4));
+    let mut table = StackTable::with_capacity(live, frames);
+    let mut vals: Vec<i64> = Vec::with_capacity(live * nt);
     let mut buf: Vec<u32> = Vec::with_capacity(64);
     let mut nbuf: Vec<u32> = Vec::with_capacity(64);
     for s in 0..p.num_samples() {
