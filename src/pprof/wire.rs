@@ -143,25 +143,51 @@ impl<'a> Reader<'a> {
     /// Reads varints until the reader is empty, handing each to `push`:
     /// the payload of a packed repeated field. Same values and errors as
     /// calling [`Reader::varint`] in a loop; faster on the short varints of
-    /// location ids. While eight bytes are in hand, a varint of up to four
-    /// bytes (values below 2^28) is decoded from one little-endian load
-    /// with masks, where the byte-at-a-time loop mispredicts on every
-    /// change of length between 2 and 3 bytes.
+    /// location ids.
+    ///
+    /// Eight bytes are loaded at a time (the payload's last few padded with
+    /// zeros), and every complete varint of up to four bytes (values below
+    /// 2^28) in them is decoded with masks and shifts, in registers. A loop
+    /// that reloaded from memory after each varint would make every varint
+    /// wait for the load that the previous one's length decided; a
+    /// byte-at-a-time loop would mispredict on every change of length.
+    /// Longer varints, and errors, go through [`Reader::varint`].
     #[inline]
     pub fn packed_varints(&mut self, mut push: impl FnMut(u64)) -> Result<(), DecodeError> {
         while !self.is_empty() {
-            if let Some(w) = self.data.get(self.pos..).and_then(|r| r.first_chunk::<8>()) {
-                let x = u64::from_le_bytes(*w);
-                // Bit 7 of each byte clear ends the varint.
-                let len = ((!x & 0x8080_8080_8080_8080).trailing_zeros() / 8 + 1) as usize;
-                if len <= 4 {
-                    let v = (x & 0x7f) | ((x >> 1) & 0x3f80) | ((x >> 2) & 0x1f_c000) | ((x >> 3) & 0xfe0_0000);
-                    push(v & ((1u64 << (7 * len)) - 1));
-                    self.pos += len;
-                    continue;
+            let rest = &self.data[self.pos..];
+            let (mut x, mut ends) = match rest.first_chunk::<8>() {
+                // Bit 7 of byte i clear: a varint ends at byte i.
+                Some(w) => {
+                    let x = u64::from_le_bytes(*w);
+                    (x, !x & 0x8080_8080_8080_8080)
                 }
+                None => {
+                    let mut w = [0u8; 8];
+                    w[..rest.len()].copy_from_slice(rest);
+                    let x = u64::from_le_bytes(w);
+                    // The padding's zero bytes end no varint.
+                    (x, !x & 0x8080_8080_8080_8080 & ((1u64 << (8 * rest.len())) - 1))
+                }
+            };
+            let mut used = 0;
+            while ends != 0 {
+                let len = ends.trailing_zeros() / 8 + 1;
+                if len > 4 {
+                    break;
+                }
+                let v = (x & 0x7f) | ((x >> 1) & 0x3f80) | ((x >> 2) & 0x1f_c000) | ((x >> 3) & 0xfe0_0000);
+                push(v & ((1u64 << (7 * len)) - 1));
+                used += len as usize;
+                // At most 32 bits: the shift never reaches the width.
+                x >>= 8 * len;
+                ends >>= 8 * len;
             }
-            push(self.varint()?);
+            if used == 0 {
+                push(self.varint()?);
+            } else {
+                self.pos += used;
+            }
         }
         Ok(())
     }
