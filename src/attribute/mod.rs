@@ -176,6 +176,64 @@ pub struct Attribution {
     pub rule: Option<u32>,
 }
 
+/// What [`RuleSet::decide`] needs of a run of frames, leaf first: the
+/// frames' signature bits together, and the first frame of each kind (node
+/// ids; [`NO_FRAME`] for none). Spans concatenate ([`Span::then`]), so a
+/// trend summarizes each location's frames once and each sample's stack
+/// from its locations' spans, instead of walking every frame of every
+/// sample twice as [`RuleSet::attribute`] does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    /// The frames' signature bits, or-ed.
+    pub sig_bits: u128,
+    /// The first frame of class `Strong`.
+    pub strong: u32,
+    /// The first frame of class `Weak`.
+    pub weak: u32,
+    /// The first frame of class `Weak` or `Unknown` (not plumbing).
+    pub non_plumbing: u32,
+    /// The first frame.
+    pub leaf: u32,
+}
+
+/// No frame, in a [`Span`].
+pub const NO_FRAME: u32 = u32::MAX;
+
+impl Span {
+    /// The span of no frames.
+    pub const EMPTY: Span =
+        Span { sig_bits: 0, strong: NO_FRAME, weak: NO_FRAME, non_plumbing: NO_FRAME, leaf: NO_FRAME };
+
+    /// The span of `frames` (node id, class), leaf first.
+    pub fn of<'a>(frames: impl Iterator<Item = (u32, &'a FrameInfo)>) -> Span {
+        let mut s = Span::EMPTY;
+        for (n, f) in frames {
+            let one = Span {
+                sig_bits: f.sig_bits,
+                strong: if matches!(f.class, FrameClass::Strong(..)) { n } else { NO_FRAME },
+                weak: if matches!(f.class, FrameClass::Weak(..)) { n } else { NO_FRAME },
+                non_plumbing: if f.class == FrameClass::Plumbing { NO_FRAME } else { n },
+                leaf: n,
+            };
+            s = s.then(&one);
+        }
+        s
+    }
+
+    /// This span followed by `next` (which is nearer the root).
+    #[inline]
+    pub fn then(&self, next: &Span) -> Span {
+        let first = |a: u32, b: u32| if a == NO_FRAME { b } else { a };
+        Span {
+            sig_bits: self.sig_bits | next.sig_bits,
+            strong: first(self.strong, next.strong),
+            weak: first(self.weak, next.weak),
+            non_plumbing: first(self.non_plumbing, next.non_plumbing),
+            leaf: first(self.leaf, next.leaf),
+        }
+    }
+}
+
 /// Compiled rules.
 #[derive(Debug)]
 pub struct RuleSet {
@@ -335,6 +393,28 @@ impl RuleSet {
             signature: None,
             rule: None,
         })
+    }
+
+    /// [`RuleSet::attribute`] from a stack's [`Span`]: the category and the
+    /// node of the deciding frame (for unattributed stacks, the first
+    /// non-plumbing frame, else the leaf; [`NO_FRAME`] for a stack of no
+    /// frames). `None` when a signature matches: its frame is the first
+    /// with any of its bits, which a span does not keep, so the caller
+    /// walks the frames with [`RuleSet::attribute`]. `info` is indexed by
+    /// the span's node ids.
+    pub fn decide(&self, span: &Span, info: &[FrameInfo]) -> Option<(Option<u16>, u32)> {
+        // As in `attribute`: a signature matches when all its bits are set.
+        if span.sig_bits != 0 && self.sig_masks.iter().any(|&m| m & !span.sig_bits == 0) {
+            return None;
+        }
+        for n in [span.strong, span.weak] {
+            if n != NO_FRAME {
+                if let FrameClass::Strong(c, _) | FrameClass::Weak(c, _) = info[n as usize].class {
+                    return Some((Some(c), n));
+                }
+            }
+        }
+        Some((None, if span.non_plumbing != NO_FRAME { span.non_plumbing } else { span.leaf }))
     }
 
     /// The effective rules as TOML, for `leakscope rules`.
@@ -518,6 +598,75 @@ patterns = ['^example\.com/shop/api\.']
         // http-request replaced: net/http frames no longer match it
         assert_eq!(attribute(&r, &["example.com/x.f", "net/http.(*conn).serve"]).0, UNATTRIBUTED);
         assert_eq!(attribute(&r, &["example.com/lib/pool.Get", "example.com/shop/api.h"]).1, "example.com/shop/api.h");
+    }
+
+    /// A stack's span, built from its locations' spans, decides as
+    /// `attribute` does over its frames: random stacks of random classes and
+    /// signature bits (the built-in signatures' bits, so that some stacks
+    /// match one), cut into random locations.
+    #[test]
+    fn span_decides_as_attribute() {
+        let r = rules();
+        let masks = r.sig_masks.clone();
+        assert!(!masks.is_empty(), "the built-in pack has signatures");
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        // Node ids are indexes into `info`.
+        let info: Vec<FrameInfo> = (0..64)
+            .map(|_| {
+                let class = match next(4) {
+                    0 => FrameClass::Plumbing,
+                    1 => FrameClass::Unknown,
+                    2 => FrameClass::Strong(next(3) as u16, next(50) as u32),
+                    _ => FrameClass::Weak(next(3) as u16, next(50) as u32),
+                };
+                // A random part of one signature's bits, now and then.
+                let m = masks[next(masks.len() as u64) as usize];
+                let sig_bits = if next(3) == 0 { m & !(1u128 << next(128)) } else { 0 };
+                FrameInfo { class, sig_bits }
+            })
+            .collect();
+        let (mut signed, mut decided, mut unattributed) = (0, 0, 0);
+        for _ in 0..20_000 {
+            // Mostly plumbing and unknown frames, so that all outcomes occur.
+            let stack: Vec<u32> = (0..next(12))
+                .map(|_| {
+                    let range = if next(2) == 0 { 64 } else { 8 };
+                    next(range) as u32
+                })
+                .collect();
+            let mut span = Span::EMPTY;
+            let mut at = 0;
+            while at < stack.len() {
+                let len = 1 + next(3) as usize;
+                let loc = &stack[at..(at + len).min(stack.len())];
+                span = span.then(&Span::of(loc.iter().map(|&n| (n, &info[n as usize]))));
+                at += len;
+            }
+            let want = r.attribute(stack.iter().map(|&n| &info[n as usize]));
+            match r.decide(&span, &info) {
+                None => {
+                    assert!(want.signature.is_some(), "{stack:?}: decide defers, attribute found no signature");
+                    signed += 1;
+                }
+                Some((category, node)) => {
+                    assert_eq!(want.signature, None, "{stack:?}");
+                    let want_node = stack.get(want.frame).copied().unwrap_or(NO_FRAME);
+                    assert_eq!((category, node), (want.category, want_node), "{stack:?}");
+                    if category.is_some() {
+                        decided += 1;
+                    } else {
+                        unattributed += 1;
+                    }
+                }
+            }
+        }
+        assert!(signed > 100 && decided > 1000 && unattributed > 1000, "{signed} {decided} {unattributed}");
     }
 
     #[test]

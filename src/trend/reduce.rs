@@ -5,7 +5,7 @@ use std::sync::RwLock;
 
 use rustc_hash::FxHashMap;
 
-use crate::attribute::{FrameInfo, RuleSet};
+use crate::attribute::{FrameInfo, RuleSet, Span, NO_FRAME};
 use crate::graph::{aggregate_types, Granularity};
 use crate::pprof;
 
@@ -245,6 +245,12 @@ pub fn reduce(path: &Path, rules: &RuleSet, cache: &FrameCache) -> Result<Reduce
         // are one site, as before names became ids.
         let mut local: FxHashMap<SiteKey, (i64, i64)> = FxHashMap::default();
         let mut no_frames = None;
+        // Each location's frames summarized once: a sample's stack is then
+        // attributed from its locations' spans, one per location, rather
+        // than from its frames, walked twice.
+        let spans: Vec<Span> = (0..p.locations.len())
+            .map(|l| Span::of(agg.location_nodes(l).iter().map(|&n| (n, &info[n as usize]))))
+            .collect();
         let mut buf: Vec<u32> = Vec::with_capacity(64);
         for s in 0..p.num_samples() {
             let vals = p.sample_values(s);
@@ -256,21 +262,26 @@ pub fn reduce(path: &Path, rules: &RuleSet, cache: &FrameCache) -> Result<Reduce
             if v == 0 && o == 0 {
                 continue;
             }
-            buf.clear();
+            let mut span = Span::EMPTY;
             for &loc in p.stack(s) {
-                // Element by element: extend_from_slice calls memmove,
-                // which costs more than the one or two ids copied.
-                for &n in agg.location_nodes(loc as usize) {
-                    buf.push(n);
-                }
+                span = span.then(&spans[loc as usize]);
             }
-            let a = rules.attribute(buf.iter().map(|&n| &info[n as usize]));
-            let c = a.category.map_or(ncat - 1, usize::from);
+            let (category, node) = rules.decide(&span, &info).unwrap_or_else(|| {
+                // A signature matched: its frame needs the frames.
+                buf.clear();
+                for &loc in p.stack(s) {
+                    buf.extend_from_slice(agg.location_nodes(loc as usize));
+                }
+                let a = rules.attribute(buf.iter().map(|&n| &info[n as usize]));
+                (a.category, buf.get(a.frame).copied().unwrap_or(NO_FRAME))
+            });
+            let c = category.map_or(ncat - 1, usize::from);
             categories[c] += v;
             category_objects[c] += o;
-            let name = match buf.get(a.frame) {
-                Some(&n) => names[n as usize],
-                None => *no_frames.get_or_insert_with(|| cache.get(rules, "<no frames>").0),
+            let name = if node == NO_FRAME {
+                *no_frames.get_or_insert_with(|| cache.get(rules, "<no frames>").0)
+            } else {
+                names[node as usize]
             };
             let e = local.entry(site_key(c, name)).or_default();
             e.0 += v;
