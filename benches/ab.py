@@ -13,7 +13,8 @@ Cases: the 1x and 4x synthetic diff pairs, the 1x pair with 10% of its
 sites live (as real heap profiles, where most sites' objects were freed)
 and trend over 250 snapshots,
 from benches/data/ (benches/compare.py writes them; cases whose inputs
-are missing are skipped).
+are missing are skipped); --only SUBSTRING keeps the cases whose name
+contains it.
 """
 
 import argparse
@@ -42,6 +43,7 @@ def main():
     ap.add_argument("--before", required=True, help="leakscope binary before the change")
     ap.add_argument("--after", required=True, help="leakscope binary after the change")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--only", default="", help="run only the cases whose name contains this")
     a = ap.parse_args()
     d = DATA
     cases = [
@@ -56,7 +58,7 @@ def main():
     print("| case | before: wall, CPU, RSS | after: wall, CPU, RSS | after ÷ before: wall, CPU |")
     print("|---|---:|---:|---:|")
     for name, args in cases:
-        if not all(os.path.exists(x) for x in args if x.startswith(d)):
+        if a.only not in name or not all(os.path.exists(x) for x in args if x.startswith(d)):
             continue
         res = {"before": [], "after": []}
         for r in range(a.runs + 1):
