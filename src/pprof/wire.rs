@@ -146,7 +146,7 @@ impl<'a> Reader<'a> {
     /// location ids.
     ///
     /// Eight bytes are loaded at a time (the payload's last few padded with
-    /// zeros), and every complete varint of up to four bytes (values below
+    /// zero bytes above them), and every complete varint of up to four bytes (values below
     /// 2^28) in them is decoded with masks and shifts, in registers. A loop
     /// that reloaded from memory after each varint would make every varint
     /// wait for the load that the previous one's length decided; a
@@ -163,11 +163,16 @@ impl<'a> Reader<'a> {
                     (x, !x & 0x8080_8080_8080_8080)
                 }
                 None => {
-                    let mut w = [0u8; 8];
-                    w[..rest.len()].copy_from_slice(rest);
-                    let x = u64::from_le_bytes(w);
-                    // The padding's zero bytes end no varint.
-                    (x, !x & 0x8080_8080_8080_8080 & ((1u64 << (8 * rest.len())) - 1))
+                    let n = rest.len();
+                    let x = match self.data.last_chunk::<8>() {
+                        // The payload's last eight bytes, the ones already
+                        // read shifted out: one load, where copying the
+                        // few left into a buffer calls memmove.
+                        Some(w) => u64::from_le_bytes(*w) >> (8 * (8 - n)),
+                        None => rest.iter().rev().fold(0u64, |x, &b| (x << 8) | u64::from(b)),
+                    };
+                    // The zero bytes above the payload end no varint.
+                    (x, !x & 0x8080_8080_8080_8080 & ((1u64 << (8 * n)) - 1))
                 }
             };
             let mut used = 0;
