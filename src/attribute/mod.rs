@@ -177,11 +177,11 @@ pub struct Attribution {
 }
 
 /// What [`RuleSet::decide`] needs of a run of frames, leaf first: the
-/// frames' signature bits together, and the first frame of each kind (node
-/// ids; [`NO_FRAME`] for none). Spans concatenate ([`Span::then`]), so a
-/// trend summarizes each location's frames once and each sample's stack
-/// from its locations' spans, instead of walking every frame of every
-/// sample twice as [`RuleSet::attribute`] does.
+/// frames' signature bits together, and the first frame of each kind (frame
+/// ids chosen by the caller: positions, node ids; [`NO_FRAME`] for none).
+/// Spans concatenate ([`Span::then`]), so a trend summarizes each
+/// location's frames once and each sample's stack from its locations'
+/// spans, instead of walking every frame of every sample.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Span {
     /// The frames' signature bits, or-ed.
@@ -198,6 +198,23 @@ pub struct Span {
 
 /// No frame, in a [`Span`].
 pub const NO_FRAME: u32 = u32::MAX;
+
+/// What [`RuleSet::decide`] makes of a stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// The signature of this index matches.
+    Signature(u16),
+    /// The deciding frame (a span frame id; [`NO_FRAME`] for a stack of no
+    /// frames), with its category and rule when it has them.
+    Frame {
+        /// Category index; `None` is unattributed.
+        category: Option<u16>,
+        /// Global pattern index of the deciding rule.
+        rule: Option<u32>,
+        /// The frame.
+        frame: u32,
+    },
+}
 
 impl Span {
     /// The span of no frames.
@@ -357,64 +374,60 @@ impl RuleSet {
         FrameInfo { class, sig_bits }
     }
 
-    /// Attributes a stack given the class of each frame, leaf first.
+    /// Attributes a stack given the class of each frame, leaf first: the
+    /// [`RuleSet::decide`] of the stack's [`Span`], with frame ids its
+    /// positions.
     pub fn attribute<'a>(&self, frames: impl Iterator<Item = &'a FrameInfo> + Clone) -> Attribution {
-        let all: u128 = frames.clone().fold(0, |acc, f| acc | f.sig_bits);
-        if all != 0 {
-            for (si, &mask) in self.sig_masks.iter().enumerate() {
-                if all & mask == mask {
-                    let sig = &self.file.signatures[si];
-                    let cat = self.category_index(&sig.category);
-                    let pos = frames.clone().position(|f| f.sig_bits & mask != 0).unwrap_or(0);
-                    return Attribution { category: cat, frame: pos, signature: Some(si as u16), rule: None };
+        let span = Span::of(frames.clone().enumerate().map(|(i, f)| (i as u32, f)));
+        let class_of = |i: u32| frames.clone().nth(i as usize).map_or(FrameClass::Unknown, |f| f.class);
+        match self.decide(&span, class_of) {
+            Decision::Signature(si) => {
+                let mask = self.sig_masks[si as usize];
+                let sig = &self.file.signatures[si as usize];
+                let pos = frames.clone().position(|f| f.sig_bits & mask != 0).unwrap_or(0);
+                Attribution {
+                    category: self.category_index(&sig.category),
+                    frame: pos,
+                    signature: Some(si),
+                    rule: None,
                 }
             }
+            Decision::Frame { category, rule, frame } => Attribution {
+                category,
+                frame: if frame == NO_FRAME { 0 } else { frame as usize },
+                signature: None,
+                rule,
+            },
         }
-        let mut weak: Option<Attribution> = None;
-        let mut first_non_plumbing = None;
-        for (pos, f) in frames.enumerate() {
-            match f.class {
-                FrameClass::Plumbing => {}
-                FrameClass::Unknown => {
-                    first_non_plumbing.get_or_insert(pos);
-                }
-                FrameClass::Strong(c, p) => {
-                    return Attribution { category: Some(c), frame: pos, signature: None, rule: Some(p) };
-                }
-                FrameClass::Weak(c, p) => {
-                    first_non_plumbing.get_or_insert(pos);
-                    weak.get_or_insert(Attribution { category: Some(c), frame: pos, signature: None, rule: Some(p) });
-                }
-            }
-        }
-        weak.unwrap_or(Attribution {
-            category: None,
-            frame: first_non_plumbing.unwrap_or(0),
-            signature: None,
-            rule: None,
-        })
     }
 
-    /// [`RuleSet::attribute`] from a stack's [`Span`]: the category and the
-    /// node of the deciding frame (for unattributed stacks, the first
-    /// non-plumbing frame, else the leaf; [`NO_FRAME`] for a stack of no
-    /// frames). `None` when a signature matches: its frame is the first
-    /// with any of its bits, which a span does not keep, so the caller
-    /// walks the frames with [`RuleSet::attribute`]. `info` is indexed by
-    /// the span's node ids.
-    pub fn decide(&self, span: &Span, info: &[FrameInfo]) -> Option<(Option<u16>, u32)> {
-        // As in `attribute`: a signature matches when all its bits are set.
-        if span.sig_bits != 0 && self.sig_masks.iter().any(|&m| m & !span.sig_bits == 0) {
-            return None;
+    /// How a stack with this [`Span`] is attributed. A signature decides
+    /// first (the first, in file order, whose patterns all match some
+    /// frame); then the first strong frame from the leaf; then the first
+    /// weak one; else the stack is unattributed at its first non-plumbing
+    /// frame, or its leaf ([`NO_FRAME`] for a stack of no frames).
+    /// `class_of` gives the class of the span's frame ids.
+    ///
+    /// A signature's deciding frame is the first with any of its bits,
+    /// which a span does not keep: [`RuleSet::attribute`] finds it in the
+    /// frames, and a trend, which attributes from per-location spans,
+    /// walks the frames again for the few stacks a signature matches.
+    pub fn decide(&self, span: &Span, class_of: impl Fn(u32) -> FrameClass) -> Decision {
+        if span.sig_bits != 0 {
+            // A signature matches when all its bits are set.
+            if let Some(si) = self.sig_masks.iter().position(|&m| m & !span.sig_bits == 0) {
+                return Decision::Signature(si as u16);
+            }
         }
         for n in [span.strong, span.weak] {
             if n != NO_FRAME {
-                if let FrameClass::Strong(c, _) | FrameClass::Weak(c, _) = info[n as usize].class {
-                    return Some((Some(c), n));
+                if let FrameClass::Strong(c, p) | FrameClass::Weak(c, p) = class_of(n) {
+                    return Decision::Frame { category: Some(c), rule: Some(p), frame: n };
                 }
             }
         }
-        Some((None, if span.non_plumbing != NO_FRAME { span.non_plumbing } else { span.leaf }))
+        let frame = if span.non_plumbing != NO_FRAME { span.non_plumbing } else { span.leaf };
+        Decision::Frame { category: None, rule: None, frame }
     }
 
     /// The effective rules as TOML, for `leakscope rules`.
@@ -600,10 +613,10 @@ patterns = ['^example\.com/shop/api\.']
         assert_eq!(attribute(&r, &["example.com/lib/pool.Get", "example.com/shop/api.h"]).1, "example.com/shop/api.h");
     }
 
-    /// A stack's span, built from its locations' spans, decides as
-    /// `attribute` does over its frames: random stacks of random classes and
-    /// signature bits (the built-in signatures' bits, so that some stacks
-    /// match one), cut into random locations.
+    /// A stack's span, built from its locations' spans (node ids), decides
+    /// as `attribute` does over its frames (positions): random stacks of
+    /// random classes and signature bits (the built-in signatures' bits, so
+    /// that some stacks match one), cut into random locations.
     #[test]
     fn span_decides_as_attribute() {
         let r = rules();
@@ -649,15 +662,15 @@ patterns = ['^example\.com/shop/api\.']
                 at += len;
             }
             let want = r.attribute(stack.iter().map(|&n| &info[n as usize]));
-            match r.decide(&span, &info) {
-                None => {
-                    assert!(want.signature.is_some(), "{stack:?}: decide defers, attribute found no signature");
+            match r.decide(&span, |n| info[n as usize].class) {
+                Decision::Signature(si) => {
+                    assert_eq!(want.signature, Some(si), "{stack:?}");
                     signed += 1;
                 }
-                Some((category, node)) => {
+                Decision::Frame { category, rule, frame } => {
                     assert_eq!(want.signature, None, "{stack:?}");
                     let want_node = stack.get(want.frame).copied().unwrap_or(NO_FRAME);
-                    assert_eq!((category, node), (want.category, want_node), "{stack:?}");
+                    assert_eq!((category, rule, frame), (want.category, want.rule, want_node), "{stack:?}");
                     if category.is_some() {
                         decided += 1;
                     } else {

@@ -5,7 +5,7 @@ use std::sync::RwLock;
 
 use rustc_hash::FxHashMap;
 
-use crate::attribute::{FrameInfo, RuleSet, Span, NO_FRAME};
+use crate::attribute::{Decision, FrameInfo, RuleSet, Span, NO_FRAME};
 use crate::graph::{aggregate_types, Granularity};
 use crate::pprof;
 
@@ -266,15 +266,18 @@ pub fn reduce(path: &Path, rules: &RuleSet, cache: &FrameCache) -> Result<Reduce
             for &loc in p.stack(s) {
                 span = span.then(&spans[loc as usize]);
             }
-            let (category, node) = rules.decide(&span, &info).unwrap_or_else(|| {
+            let (category, node) = match rules.decide(&span, |n| info[n as usize].class) {
+                Decision::Frame { category, frame, .. } => (category, frame),
                 // A signature matched: its frame needs the frames.
-                buf.clear();
-                for &loc in p.stack(s) {
-                    buf.extend_from_slice(agg.location_nodes(loc as usize));
+                Decision::Signature(_) => {
+                    buf.clear();
+                    for &loc in p.stack(s) {
+                        buf.extend_from_slice(agg.location_nodes(loc as usize));
+                    }
+                    let a = rules.attribute(buf.iter().map(|&n| &info[n as usize]));
+                    (a.category, buf.get(a.frame).copied().unwrap_or(NO_FRAME))
                 }
-                let a = rules.attribute(buf.iter().map(|&n| &info[n as usize]));
-                (a.category, buf.get(a.frame).copied().unwrap_or(NO_FRAME))
-            });
+            };
             let c = category.map_or(ncat - 1, usize::from);
             categories[c] += v;
             category_objects[c] += o;
