@@ -146,11 +146,12 @@ impl<'a> Reader<'a> {
     /// location ids.
     ///
     /// Eight bytes are loaded at a time (the payload's last few padded with
-    /// zero bytes above them), and every complete varint of up to four bytes (values below
-    /// 2^28) in them is decoded with masks and shifts, in registers. A loop
-    /// that reloaded from memory after each varint would make every varint
-    /// wait for the load that the previous one's length decided; a
-    /// byte-at-a-time loop would mispredict on every change of length.
+    /// zero bytes above them), and every complete varint of up to four
+    /// bytes (values below 2^28) in them is decoded with masks and shifts,
+    /// in registers. A loop that reloaded from memory after each varint
+    /// would make every varint wait for the load that the previous one's
+    /// length decided; a byte-at-a-time loop would mispredict on every
+    /// change of length.
     /// Longer varints, and errors, go through [`Reader::varint`].
     #[inline]
     pub fn packed_varints(&mut self, mut push: impl FnMut(u64)) -> Result<(), DecodeError> {
