@@ -190,7 +190,8 @@ pub struct Span {
     pub strong: u32,
     /// The first frame of class `Weak`.
     pub weak: u32,
-    /// The first frame of class `Weak` or `Unknown` (not plumbing).
+    /// The first frame that is not `Plumbing` (of any other class; read
+    /// only when there is no strong or weak frame).
     pub non_plumbing: u32,
     /// The first frame.
     pub leaf: u32,
