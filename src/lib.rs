@@ -30,5 +30,6 @@ pub mod heapdump;
 pub mod pprof;
 pub mod profile;
 pub mod report;
+pub mod source;
 pub mod synth;
 pub mod trend;
