@@ -49,6 +49,13 @@ pub struct Reduced {
     pub sites: Sites,
     /// The runtime's MemStats, from a legacy text heap profile's trailer.
     pub memstats: Option<crate::profile::MemStats>,
+    /// Primary value per known-leak signature (indexed as the rules'
+    /// signatures): the stacks each signature decided.
+    pub signatures: Vec<i64>,
+    /// Sites by allocating function, the first non-plumbing frame from the
+    /// leaf (rather than the attributing frame), when asked for
+    /// ([`reduce_profile`]'s `alloc_sites`); empty otherwise.
+    pub alloc_sites: Sites,
 }
 
 /// A site: its category row and the id of its frame name in the run's
@@ -223,6 +230,19 @@ impl FrameCache {
 /// Reads and reduces one snapshot.
 pub fn reduce(path: &Path, rules: &RuleSet, cache: &FrameCache) -> Result<Reduced, pprof::ReadError> {
     let p = pprof::read_path(path)?;
+    Ok(reduce_profile(path.to_path_buf(), &p, rules, cache, false))
+}
+
+/// Reduces one decoded snapshot, named `path` (a file, or any name that
+/// says where it came from). With `alloc_sites`, also sums the sites by
+/// allocating function ([`Reduced::alloc_sites`]).
+pub fn reduce_profile(
+    path: PathBuf,
+    p: &crate::profile::Profile,
+    rules: &RuleSet,
+    cache: &FrameCache,
+    alloc_sites: bool,
+) -> Reduced {
     let (kind, primary) = if let Some(i) = p.sample_type_index("inuse_space") {
         (Kind::Heap, i)
     } else if let Some(i) = p.sample_type_index("goroutine") {
@@ -236,14 +256,17 @@ pub fn reduce(path: &Path, rules: &RuleSet, cache: &FrameCache) -> Result<Reduce
     let mut categories = vec![0i64; ncat];
     let mut category_objects = vec![0i64; ncat];
     let mut sites = Sites::default();
+    let mut by_alloc = Sites::default();
+    let mut signatures = vec![0i64; rules.file.signatures.len()];
     let mut total = 0i64;
     let (mut objects, mut alloc) = (0i64, 0i64);
     if !p.sample_types.is_empty() {
-        let agg = aggregate_types(&p, Granularity::Functions, &[]);
+        let agg = aggregate_types(p, Granularity::Functions, &[]);
         let (names, info) = cache.get_all(rules, agg.nodes.iter().map(|n| n.name.as_str()));
         // Sites by (category row, name id): nodes that print the same name
         // are one site, as before names became ids.
         let mut local: FxHashMap<SiteKey, (i64, i64)> = FxHashMap::default();
+        let mut local_alloc: FxHashMap<SiteKey, (i64, i64)> = FxHashMap::default();
         let mut no_frames = None;
         // Each location's frames summarized once: a sample's stack is then
         // attributed from its locations' spans, one per location, rather
@@ -269,7 +292,8 @@ pub fn reduce(path: &Path, rules: &RuleSet, cache: &FrameCache) -> Result<Reduce
             let (category, node) = match rules.decide(&span, |n| info[n as usize].class) {
                 Decision::Frame { category, frame, .. } => (category, frame),
                 // A signature matched: its frame needs the frames.
-                Decision::Signature(_) => {
+                Decision::Signature(si) => {
+                    signatures[si as usize] += v;
                     buf.clear();
                     for &loc in p.stack(s) {
                         buf.extend_from_slice(agg.location_nodes(loc as usize));
@@ -289,13 +313,28 @@ pub fn reduce(path: &Path, rules: &RuleSet, cache: &FrameCache) -> Result<Reduce
             let e = local.entry(site_key(c, name)).or_default();
             e.0 += v;
             e.1 += o;
+            if alloc_sites {
+                let at = if span.non_plumbing != NO_FRAME { span.non_plumbing } else { span.leaf };
+                let name = if at == NO_FRAME {
+                    *no_frames.get_or_insert_with(|| cache.get(rules, "<no frames>").0)
+                } else {
+                    names[at as usize]
+                };
+                let e = local_alloc.entry(site_key(c, name)).or_default();
+                e.0 += v;
+                e.1 += o;
+            }
         }
-        let mut entries: Vec<(SiteKey, i64, i64)> = local.into_iter().map(|(k, (v, o))| (k, v, o)).collect();
-        entries.sort_unstable_by_key(|e| e.0);
-        sites = Sites::pack(&entries);
+        let pack = |m: FxHashMap<SiteKey, (i64, i64)>| {
+            let mut entries: Vec<(SiteKey, i64, i64)> = m.into_iter().map(|(k, (v, o))| (k, v, o)).collect();
+            entries.sort_unstable_by_key(|e| e.0);
+            Sites::pack(&entries)
+        };
+        sites = pack(local);
+        by_alloc = pack(local_alloc);
     }
-    Ok(Reduced {
-        path: path.to_path_buf(),
+    Reduced {
+        path,
         time_nanos: p.time_nanos,
         kind,
         sample_type: if p.sample_types.is_empty() {
@@ -311,7 +350,9 @@ pub fn reduce(path: &Path, rules: &RuleSet, cache: &FrameCache) -> Result<Reduce
         category_objects,
         sites,
         memstats: p.memstats.clone(),
-    })
+        signatures,
+        alloc_sites: by_alloc,
+    }
 }
 
 /// Prometheus text scrape, reduced to the few numbers a trend uses.
