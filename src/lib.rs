@@ -25,6 +25,7 @@ pub mod capture;
 pub mod cli;
 pub mod diff;
 pub mod flame;
+pub mod fleet;
 pub mod graph;
 pub mod heapdump;
 pub mod pprof;

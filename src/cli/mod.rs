@@ -3,6 +3,7 @@
 mod capture;
 pub mod diff;
 mod flamegraph;
+pub mod fleet;
 mod gates;
 mod heap;
 mod info;
@@ -52,6 +53,8 @@ pub enum Command {
     Heap(HeapArgs),
     /// Flame graph SVG of a profile, or a differential one with --base (red = growth, blue = shrinkage).
     Flamegraph(FlamegraphArgs),
+    /// Judge every series in Pyroscope separately: which services and pods leak, since when, in what.
+    Fleet(fleet::FleetArgs),
 }
 
 /// Output format shared by the subcommands.
@@ -78,5 +81,6 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         Command::Capture(a) => capture::run(a, out),
         Command::Flamegraph(a) => flamegraph::run(a, out),
         Command::Heap(a) => heap::run(a, out),
+        Command::Fleet(a) => fleet::run(a, out),
     }
 }

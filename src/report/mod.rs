@@ -2,6 +2,7 @@
 
 pub mod diff;
 pub mod dot;
+pub mod fleet;
 pub mod heap;
 pub mod heap_html;
 pub mod heap_render;

@@ -1,0 +1,230 @@
+//! `leakscope fleet --pyroscope URL --query SELECTOR --by LABELS`: judge
+//! every series of a continuous-profiling store separately.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::anyhow;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::diff::{parse_size, Color};
+use super::gates::{use_color, Gates, Judging, Outcome};
+use crate::fleet::{self, Options};
+use crate::report::fleet as render;
+use crate::report::render::Style;
+use crate::source::pyroscope::{self as pyro, time, Client, Config, Windows};
+
+/// How to reach Pyroscope: shared by `fleet`, and by `trend` and `diff`
+/// with `--pyroscope`.
+#[derive(Debug, Clone, Args)]
+pub struct PyroscopeConn {
+    /// Extra HTTP header for every request, NAME:VALUE (repeatable), e.g.
+    /// 'Authorization: Bearer …'. Basic auth comes from user:password@ in
+    /// the URL or LEAKSCOPE_PYROSCOPE_USER / LEAKSCOPE_PYROSCOPE_PASSWORD.
+    #[arg(long = "header", value_name = "NAME:VALUE", value_parser = pyro::parse_header)]
+    pub headers: Vec<(String, String)>,
+    /// Tenant (X-Scope-OrgID) of a multi-tenant Pyroscope.
+    #[arg(long, value_name = "ID")]
+    pub tenant: Option<String>,
+    /// Time limit of each request.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = positive_duration)]
+    pub timeout: Duration,
+    /// Retries of a request that failed for a passing reason (refused,
+    /// reset, timeout, 429, 502-504), with exponential backoff.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub retries: u32,
+    /// Requests in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub jobs: u16,
+}
+
+impl PyroscopeConn {
+    /// The client configuration for `url`.
+    pub fn config(&self, url: &str) -> Config {
+        let mut c = Config::new(url);
+        c.headers = self.headers.clone();
+        c.tenant = self.tenant.clone();
+        c.timeout = self.timeout;
+        c.retries = self.retries;
+        c.jobs = usize::from(self.jobs);
+        c
+    }
+}
+
+fn positive_duration(s: &str) -> Result<Duration, String> {
+    let d = time::parse_duration(s)?;
+    if d.is_zero() {
+        return Err("must be more than zero".into());
+    }
+    Ok(d)
+}
+
+/// Output formats of `fleet`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FleetFormat {
+    /// For a terminal.
+    Text,
+    /// For a ticket or a postmortem.
+    Markdown,
+    /// For scripts: schema leakscope.fleet/v1 (see README).
+    Json,
+    /// One self-contained page with a chart per leaking series.
+    Html,
+}
+
+/// Arguments of `leakscope fleet`.
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  \
+    leakscope fleet --pyroscope http://pyroscope:4040 --query '{namespace=\"kube-system\"}' --by service_name,pod --from 6h --step 15m\n\n\
+    Each window (--step) is the average of the heap profiles Pyroscope holds for a series in it.\n\
+    Exit status: 0, or 1 when a --fail-on-* gate trips; 2 on any error (one line on stderr).")]
+pub struct FleetArgs {
+    /// Pyroscope's base URL: http(s)://[user:password@]host:port[/prefix].
+    #[arg(long, value_name = "URL")]
+    pub pyroscope: String,
+    /// Label selector of the series to judge, e.g. '{namespace="kube-system"}'.
+    #[arg(long, value_name = "SELECTOR")]
+    pub query: String,
+    /// Labels that make one series, comma-separated.
+    #[arg(long, value_name = "LABELS", default_value = "service_name,pod", value_delimiter = ',')]
+    pub by: Vec<String>,
+    /// Start: an age (6h, 2d) or a time (RFC 3339, or Unix seconds).
+    #[arg(long, value_name = "DURATION|TIME", default_value = "6h")]
+    pub from: String,
+    /// End: an age or a time; default now.
+    #[arg(long, value_name = "DURATION|TIME", default_value = "now")]
+    pub to: String,
+    /// Window length (e.g. 15m); default: the range in 12 windows.
+    #[arg(long, value_name = "DURATION", value_parser = positive_duration)]
+    pub step: Option<Duration>,
+    /// What to judge: inuse_space (default), inuse_objects, alloc_space,
+    /// alloc_objects, goroutine, or a Pyroscope profile type ID.
+    #[arg(long, value_name = "TYPE", default_value = "inuse_space")]
+    pub sample_type: String,
+    /// The container memory limit, to project when each leak reaches it (e.g. 512MiB).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub limit: Option<i64>,
+    /// Fetch and judge the profiles of every series, not only of those
+    /// whose totals grow.
+    #[arg(long)]
+    pub all: bool,
+    /// Growing allocation sites shown per leaking series.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub sites: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FleetFormat::Text)]
+    pub format: FleetFormat,
+    /// Colour for text output.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Connection.
+    #[command(flatten)]
+    pub conn: PyroscopeConn,
+    /// Rules and verdict thresholds.
+    #[command(flatten)]
+    pub judging: Judging,
+    /// Exit-code gates: a series' growth, a category's growth in any
+    /// series, a leak anywhere.
+    #[command(flatten)]
+    pub gates: Gates,
+}
+
+/// The windows of `--from`, `--to`, `--step` (default: 12 windows).
+pub fn windows(from: &str, to: &str, step: Option<Duration>) -> anyhow::Result<Windows> {
+    let now = time::now_ms();
+    let from_ms = time::parse_time(from, now).map_err(|e| anyhow!("--from: {e}"))?;
+    let to_ms = time::parse_time(to, now).map_err(|e| anyhow!("--to: {e}"))?;
+    let step = step.unwrap_or_else(|| Duration::from_secs((((to_ms - from_ms).max(0) / 12) / 1000).max(1) as u64));
+    Windows::new(from_ms, to_ms, step).map_err(|e| anyhow!("{e}"))
+}
+
+/// A progress bar on stderr when it is a terminal.
+pub struct Bar(Option<ProgressBar>);
+
+impl Bar {
+    /// A bar, unless `quiet` or stderr is not a terminal.
+    pub fn new(quiet: bool, what: &'static str) -> Bar {
+        if quiet || !std::io::stderr().is_terminal() {
+            return Bar(None);
+        }
+        let b = ProgressBar::hidden();
+        b.set_style(
+            ProgressStyle::with_template("{spinner} {elapsed_precise} [{bar:24}] {pos}/{len} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        b.set_message(what);
+        Bar(Some(b))
+    }
+
+    /// Removes the bar.
+    pub fn finish(&self) {
+        if let Some(b) = &self.0 {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl fleet::Progress for Bar {
+    fn start(&self, total: usize) {
+        if let Some(b) = &self.0 {
+            b.set_length(total as u64);
+            b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+    }
+    fn tick(&self) {
+        if let Some(b) = &self.0 {
+            b.inc(1);
+        }
+    }
+}
+
+pub(crate) fn run(a: FleetArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let rules = a.judging.rules()?;
+    let gates = a.gates.validate(&rules)?;
+    let profile_type = pyro::profile_type_for(&a.sample_type).map_err(|e| anyhow!(e))?;
+    let by: Vec<String> = a.by.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+    if by.is_empty() {
+        return Err(anyhow!("--by: give at least one label, e.g. service_name,pod"));
+    }
+    let windows = windows(&a.from, &a.to, a.step)?;
+    let client = Client::new(&a.conn.config(&a.pyroscope)).map_err(|e| anyhow!(e))?;
+    let o = Options {
+        profile_type,
+        query: a.query.trim().to_string(),
+        by,
+        windows,
+        min_growth: a.judging.min_growth,
+        min_growth_ratio: a.judging.min_growth_pct / 100.0,
+        limit: a.limit,
+        all: a.all,
+        sites: a.sites,
+    };
+    let bar = Bar::new(a.quiet, "merged profiles");
+    let r = fleet::run(&client, &rules, &o, &bar);
+    bar.finish();
+    let r = r.map_err(|e| anyhow!("{e}"))?;
+    match a.format {
+        FleetFormat::Json => render::json(&r, out)?,
+        FleetFormat::Markdown => render::markdown(&r, out)?,
+        FleetFormat::Html => render::html(&r, out)?,
+        FleetFormat::Text => render::text(&r, Style { color: use_color(a.color) }, out)?,
+    }
+    out.flush()?;
+    let worst_growth = r.series.iter().map(|s| s.growth).max().unwrap_or(0);
+    let category_delta = |n: &str| {
+        r.series.iter().flat_map(|s| s.categories.iter().filter(|c| c.name == n).map(|c| c.delta)).max().unwrap_or(0)
+    };
+    Ok(gates.exit_code(&Outcome {
+        total_delta: worst_growth,
+        unit: &r.source.unit,
+        min_growth: r.min_growth,
+        leak: r.verdict.leak,
+        category_delta: &category_delta,
+    }))
+}
