@@ -263,6 +263,26 @@ fn package_of(name: &str) -> &str {
 
 /// Reduces and analyses the inputs.
 pub fn run(inputs: &[PathBuf], rules: &RuleSet, o: &Options) -> Result<TrendReport, String> {
+    run_inner(inputs, None, rules, o)
+}
+
+/// Analyses snapshots reduced elsewhere (e.g. from Pyroscope, issue 21)
+/// with the `cache` they were reduced with, exactly as files are.
+pub fn run_reduced(
+    reduced: Vec<Reduced>,
+    cache: reduce::FrameCache,
+    rules: &RuleSet,
+    o: &Options,
+) -> Result<TrendReport, String> {
+    run_inner(&[], Some((reduced, cache)), rules, o)
+}
+
+fn run_inner(
+    inputs: &[PathBuf],
+    given: Option<(Vec<Reduced>, reduce::FrameCache)>,
+    rules: &RuleSet,
+    o: &Options,
+) -> Result<TrendReport, String> {
     let files = expand_inputs(inputs)?;
     let explicit = inputs.iter().all(|p| !p.is_dir());
     let (scrape_files, profile_files): (Vec<PathBuf>, Vec<PathBuf>) = files
@@ -272,9 +292,11 @@ pub fn run(inputs: &[PathBuf], rules: &RuleSet, o: &Options) -> Result<TrendRepo
             explicit || !(n.ends_with(".json") || n.ends_with(".md") || n.ends_with(".txt") && !n.contains("metrics"))
         })
         .partition(|f| is_scrape_name(f) && !explicit);
-    let cache = reduce::FrameCache::default();
-    let results: Vec<Result<Reduced, crate::pprof::ReadError>> =
-        profile_files.par_iter().map(|f| reduce::reduce(f, rules, &cache)).collect();
+    let (given, cache) = given.map_or((None, reduce::FrameCache::default()), |(r, c)| (Some(r), c));
+    let results: Vec<Result<Reduced, crate::pprof::ReadError>> = match given {
+        Some(r) => r.into_iter().map(Ok).collect(),
+        None => profile_files.par_iter().map(|f| reduce::reduce(f, rules, &cache)).collect(),
+    };
     let mut skipped = Vec::new();
     let mut heaps = Vec::new();
     let mut gors = Vec::new();
