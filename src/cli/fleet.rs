@@ -170,7 +170,7 @@ impl Bar {
     }
 }
 
-impl fleet::Progress for Bar {
+impl pyro::Progress for Bar {
     fn start(&self, total: usize) {
         if let Some(b) = &self.0 {
             b.set_length(total as u64);
@@ -227,4 +227,170 @@ pub(crate) fn run(a: FleetArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode>
         leak: r.verdict.leak,
         category_delta: &category_delta,
     }))
+}
+
+impl Default for PyroscopeConn {
+    /// The flags' defaults.
+    fn default() -> PyroscopeConn {
+        PyroscopeConn { headers: Vec::new(), tenant: None, timeout: Duration::from_secs(60), retries: 3, jobs: 4 }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// `trend --pyroscope` and `diff --pyroscope` (issue 21). Kept here, apart
+// from cli/trend.rs and cli/diff.rs, which only flatten these flags and
+// call these functions.
+
+/// `trend --pyroscope URL --query SELECTOR --from --to --step`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TrendFromPyroscope {
+    /// Read the snapshots from Pyroscope at URL instead of files: one merged
+    /// heap profile per --step window (the average of the window's
+    /// profiles).
+    #[arg(long, value_name = "URL", help_heading = "Pyroscope source")]
+    pub pyroscope: Option<String>,
+    /// With --pyroscope: the label selector, e.g. '{service_name="traefik"}'.
+    #[arg(long, value_name = "SELECTOR", requires = "pyroscope", help_heading = "Pyroscope source")]
+    pub query: Option<String>,
+    /// With --pyroscope: start, an age (24h) or a time (RFC 3339, Unix
+    /// seconds); default 6h.
+    #[arg(long, value_name = "DURATION|TIME", requires = "pyroscope", help_heading = "Pyroscope source")]
+    pub from: Option<String>,
+    /// With --pyroscope: end, an age or a time; default now.
+    #[arg(long, value_name = "DURATION|TIME", requires = "pyroscope", help_heading = "Pyroscope source")]
+    pub to: Option<String>,
+    /// With --pyroscope: window length; default the range in 12 windows.
+    #[arg(long, value_name = "DURATION", value_parser = positive_duration, requires = "pyroscope", help_heading = "Pyroscope source")]
+    pub step: Option<Duration>,
+    /// With --pyroscope: inuse_space (default), inuse_objects, alloc_space,
+    /// alloc_objects, or a Pyroscope profile type ID.
+    #[arg(long, value_name = "TYPE", requires = "pyroscope", help_heading = "Pyroscope source")]
+    pub sample_type: Option<String>,
+    /// Connection.
+    #[command(flatten)]
+    pub conn: PyroscopeConn,
+}
+
+/// `diff --pyroscope URL --query SELECTOR --base AGE --new AGE`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DiffFromPyroscope {
+    /// Read BASE and NEW from Pyroscope at URL instead of files: the merged
+    /// heap profiles of two windows (each the average of its profiles).
+    #[arg(long, value_name = "URL", help_heading = "Pyroscope source")]
+    pub pyroscope: Option<String>,
+    /// With --pyroscope: the label selector, e.g. '{service_name="traefik"}'.
+    #[arg(long, value_name = "SELECTOR", requires = "pyroscope", help_heading = "Pyroscope source")]
+    pub query: Option<String>,
+    /// With --pyroscope: end of the base window, an age (24h) or a time.
+    #[arg(long, value_name = "DURATION|TIME", requires = "pyroscope", help_heading = "Pyroscope source")]
+    pub base: Option<String>,
+    /// With --pyroscope: end of the new window, an age (1h) or a time; default now.
+    #[arg(long, value_name = "DURATION|TIME", requires = "pyroscope", help_heading = "Pyroscope source")]
+    pub new: Option<String>,
+    /// With --pyroscope: length of each window; default 15m.
+    #[arg(long, value_name = "DURATION", value_parser = positive_duration, requires = "pyroscope", help_heading = "Pyroscope source")]
+    pub step: Option<Duration>,
+    /// Connection.
+    #[command(flatten)]
+    pub conn: PyroscopeConn,
+}
+
+/// `2026-12-07T00:10:00Z`.
+fn rfc3339(ms: i64) -> String {
+    crate::report::units::utc(ms.saturating_mul(1_000_000)).replace(' ', "T").replace("TUTC", "Z")
+}
+
+fn required_query(q: &Option<String>) -> anyhow::Result<String> {
+    let q = q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    q.map(str::to_string)
+        .ok_or_else(|| anyhow!("--pyroscope needs --query SELECTOR, e.g. --query '{{service_name=\"traefik\"}}'"))
+}
+
+/// The trend of `--query` over the windows, reduced as each window's
+/// profile arrives, then analysed exactly as snapshots from files.
+pub(crate) fn trend_report(
+    p: &TrendFromPyroscope,
+    url: &str,
+    rules: &crate::attribute::RuleSet,
+    o: &crate::trend::Options,
+) -> anyhow::Result<crate::trend::TrendReport> {
+    let query = required_query(&p.query)?;
+    let profile_type =
+        pyro::profile_type_for(p.sample_type.as_deref().unwrap_or("inuse_space")).map_err(|e| anyhow!(e))?;
+    let windows = windows(p.from.as_deref().unwrap_or("6h"), p.to.as_deref().unwrap_or("now"), p.step)?;
+    let client = Client::new(&p.conn.config(url)).map_err(|e| anyhow!(e))?;
+    let cache = crate::trend::reduce::FrameCache::default();
+    let bar = Bar::new(false, "merged profiles");
+    let got = pyro::window_snapshots(
+        &client,
+        &profile_type,
+        &query,
+        &windows,
+        |w, prof| {
+            let name = format!("{query} @ {}", rfc3339(w.end));
+            crate::trend::reduce::reduce_profile(name.into(), &prof, rules, &cache, false)
+        },
+        &bar,
+    );
+    bar.finish();
+    let got = got.map_err(|e| anyhow!("{e}"))?;
+    let reduced: Vec<crate::trend::Reduced> = got
+        .snapshots
+        .into_iter()
+        .map(|s| {
+            let mut r = s.value;
+            // alloc_space of the same windows, for restarts, as a file's own.
+            if r.alloc_space.is_none() {
+                r.alloc_space = s.cumulative.map(|c| c.round() as i64);
+            }
+            r
+        })
+        .collect();
+    let ends: Vec<i64> = reduced.iter().map(|r| r.time_nanos / 1_000_000).collect();
+    let mut r = crate::trend::run_reduced(reduced, cache, rules, o).map_err(|e| anyhow!("{url}: {query}: {e}"))?;
+    for g in &got.gaps {
+        r.skipped.push(format!(
+            "the window ending {} has no data (a gap, not a zero)",
+            crate::report::units::utc(g.end * 1_000_000)
+        ));
+    }
+    // The next step names Pyroscope windows, not files.
+    let (a, b) = (r.analyzed.0, r.analyzed.1);
+    if let (Some(&first), Some(&last)) = (ends.get(a), ends.get(b)) {
+        let cmd = format!(
+            "leakscope diff --pyroscope {} --query '{query}' --base {} --new {} --step {}",
+            client.url(),
+            rfc3339(first),
+            rfc3339(last),
+            time::fmt_ms(windows.step)
+        );
+        for s in &mut r.next_steps {
+            if let Some(i) = s.find("leakscope diff ") {
+                s.replace_range(i.., &cmd);
+            }
+        }
+    }
+    Ok(r)
+}
+
+/// The two profiles of `diff --pyroscope`, and names for them (which
+/// become `files`, shown in the report).
+pub(crate) fn diff_inputs(
+    p: &DiffFromPyroscope,
+    url: &str,
+    sample_type: Option<&str>,
+) -> anyhow::Result<(crate::profile::Profile, crate::profile::Profile, Vec<std::path::PathBuf>)> {
+    let query = required_query(&p.query)?;
+    let profile_type = pyro::profile_type_for(sample_type.unwrap_or("inuse_space")).map_err(|e| anyhow!(e))?;
+    let now = time::now_ms();
+    let base =
+        p.base.as_deref().ok_or_else(|| anyhow!("--pyroscope needs --base (end of the base window, e.g. 24h)"))?;
+    let base_end = time::parse_time(base, now).map_err(|e| anyhow!("--base: {e}"))?;
+    let new_end = time::parse_time(p.new.as_deref().unwrap_or("now"), now).map_err(|e| anyhow!("--new: {e}"))?;
+    let step = p.step.unwrap_or(Duration::from_secs(900));
+    let client = Client::new(&p.conn.config(url)).map_err(|e| anyhow!(e))?;
+    let (b, n) =
+        pyro::diff_profiles(&client, &profile_type, &query, base_end, new_end, step).map_err(|e| anyhow!("{e}"))?;
+    let names = [base_end, new_end].map(|e| std::path::PathBuf::from(format!("{query} @ {}", rfc3339(e)))).to_vec();
+    Ok((b, n, names))
 }

@@ -27,7 +27,8 @@ use serde::Serialize;
 
 use crate::attribute::{RuleSet, UNATTRIBUTED};
 use crate::report::units;
-use crate::source::pyroscope::{self as pyro, selector, Client, Task, Windows};
+pub use crate::source::pyroscope::NoProgress;
+use crate::source::pyroscope::{self as pyro, selector, Client, Progress, Task, Windows};
 use crate::trend::reduce::{self, FrameCache, Reduced};
 use crate::trend::{shape_name, site_category, site_name, stats, Shape};
 
@@ -59,23 +60,6 @@ pub struct Options {
     pub all: bool,
     /// Sites shown per series.
     pub sites: usize,
-}
-
-/// Progress of the slow part (fetching profiles), for a progress bar.
-pub trait Progress: Sync {
-    /// `total` profiles are about to be fetched.
-    fn start(&self, total: usize);
-    /// One more is done.
-    fn tick(&self);
-}
-
-/// No progress reporting.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct NoProgress;
-
-impl Progress for NoProgress {
-    fn start(&self, _: usize) {}
-    fn tick(&self) {}
 }
 
 /// Where the data came from.

@@ -40,6 +40,7 @@ mod error;
 mod http;
 pub mod proto;
 pub mod selector;
+mod snapshots;
 pub mod time;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -53,6 +54,7 @@ pub use error::Error;
 pub use http::{parse_header, Config};
 use proto::querier::v1 as q;
 use proto::types::v1 as t;
+pub use snapshots::{diff_profiles, window_snapshots, Snapshot, Snapshots};
 pub use time::{Window, Windows};
 
 /// The profile type judged unless asked otherwise: Go's in-use heap bytes.
@@ -102,6 +104,23 @@ pub struct SeriesRow {
     pub values: Vec<Option<f64>>,
     /// How many profiles each window merges (0 in a gap).
     pub counts: Vec<u32>,
+}
+
+/// Progress of the slow part (fetching merged profiles), for a progress bar.
+pub trait Progress: Sync {
+    /// `total` profiles are about to be fetched.
+    fn start(&self, total: usize);
+    /// One more is done.
+    fn tick(&self);
+}
+
+/// No progress reporting.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn start(&self, _: usize) {}
+    fn tick(&self) {}
 }
 
 /// One merged-profile request.
