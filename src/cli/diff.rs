@@ -49,7 +49,7 @@ pub enum Color {
 pub struct DiffArgs {
     /// The earlier snapshot, then the later one (`-` reads one from stdin).
     /// With more than two, this is `leakscope trend` over them.
-    #[arg(required = true, num_args = 2.., value_names = ["BASE", "NEW"])]
+    #[arg(required_unless_present = "pyroscope", conflicts_with = "pyroscope", num_args = 2.., value_names = ["BASE", "NEW"])]
     pub files: Vec<PathBuf>,
     /// Sample type to judge, e.g. inuse_space (default), inuse_objects.
     #[arg(long, value_name = "NAME")]
@@ -83,6 +83,9 @@ pub struct DiffArgs {
     /// pprof::base=true, as `go tool pprof -diff_base` builds it.
     #[arg(long, value_name = "FILE")]
     pub output_pprof: Option<PathBuf>,
+    /// BASE and NEW from Pyroscope instead of files (issue 21).
+    #[command(flatten)]
+    pub pyroscope: super::fleet::DiffFromPyroscope,
 }
 
 /// Parses `50MiB`, `512KiB`, `1.5GiB`, `10MB`, `4096`: IEC suffixes (KiB,
@@ -113,7 +116,20 @@ pub fn parse_size(s: &str) -> Result<i64, String> {
     Ok(v.round() as i64)
 }
 
-pub(crate) fn run(a: DiffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(mut a: DiffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    // Pyroscope as the source (issue 21): two windows' merged profiles,
+    // named in `files` for the report.
+    let fetched = match &a.pyroscope.pyroscope {
+        Some(url) => {
+            let (b, n, names) = super::fleet::diff_inputs(&a.pyroscope, url, a.sample_type.as_deref())?;
+            a.files = names;
+            if a.sample_type.as_deref().is_some_and(|t| t.contains(':')) {
+                a.sample_type = None;
+            }
+            Some((b, n))
+        }
+        None => None,
+    };
     if a.files.len() > 2 {
         if a.output_pprof.is_some() {
             bail!("--output-pprof needs exactly two snapshots (BASE NEW)");
@@ -126,6 +142,7 @@ pub(crate) fn run(a: DiffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
             color: a.color,
             judging: a.judging,
             gates: a.gates,
+            pyroscope: Default::default(),
         };
         return super::trend::run(t, out);
     }
@@ -162,10 +179,13 @@ pub(crate) fn run(a: DiffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
     }
     // The rules compile while the profiles are read; their errors still
     // come first.
-    let (rules, (b, n)) = rayon::join(
-        || a.judging.rules(),
-        || rayon::join(|| pprof::read_path(&a.files[0]), || pprof::read_path(&a.files[1])),
-    );
+    let (rules, (b, n)) = match fetched {
+        Some((b, n)) => (a.judging.rules(), (Ok(b), Ok(n))),
+        None => rayon::join(
+            || a.judging.rules(),
+            || rayon::join(|| pprof::read_path(&a.files[0]), || pprof::read_path(&a.files[1])),
+        ),
+    };
     let rules = rules?;
     let gates = a.gates.validate(&rules)?;
     let (base, new) = (b?, n?);

@@ -18,7 +18,7 @@ use crate::trend::{self, Options};
 pub struct TrendArgs {
     /// Snapshot files, or directories of them (e.g. what `capture` wrote).
     /// /metrics scrapes beside them (`*metrics*`) are paired by name.
-    #[arg(required = true, value_name = "DIR|FILE")]
+    #[arg(required_unless_present = "pyroscope", conflicts_with = "pyroscope", value_name = "DIR|FILE")]
     pub inputs: Vec<PathBuf>,
     /// The container memory limit, to project when it is reached (e.g. 512MiB).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
@@ -38,6 +38,9 @@ pub struct TrendArgs {
     /// Exit-code gates.
     #[command(flatten)]
     pub gates: Gates,
+    /// Snapshots from Pyroscope instead of files (issue 21).
+    #[command(flatten)]
+    pub pyroscope: super::fleet::TrendFromPyroscope,
 }
 
 pub(crate) fn run(a: TrendArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
@@ -49,10 +52,21 @@ pub(crate) fn run(a: TrendArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode>
         limit: a.limit,
         nodecount: a.nodecount,
     };
-    let r = trend::run(&a.inputs, &rules, &o).map_err(|e| anyhow!("{e}"))?;
+    // Pyroscope as the source (issue 21): the same analysis of reduced windows.
+    let from_pyroscope = a.pyroscope.pyroscope.is_some();
+    let r = match &a.pyroscope.pyroscope {
+        Some(url) => super::fleet::trend_report(&a.pyroscope, url, &rules, &o)?,
+        None => trend::run(&a.inputs, &rules, &o).map_err(|e| anyhow!("{e}"))?,
+    };
     match a.format {
         DiffFormat::Json => render::json(&r, out)?,
         DiffFormat::Markdown => render::markdown(&r, out)?,
+        DiffFormat::Html if from_pyroscope => crate::report::html::trend(&r, None, out)?,
+        DiffFormat::Dot if from_pyroscope => {
+            anyhow::bail!(
+                "--format dot with --pyroscope: use `leakscope diff --pyroscope … --format dot` on two windows"
+            )
+        }
         DiffFormat::Html => super::flamegraph::trend_html(&r, &rules, &o, out)?,
         DiffFormat::Dot => super::flamegraph::trend_dot(&r, &rules, a.nodecount, out)?,
         DiffFormat::Text => {
