@@ -38,6 +38,10 @@ pub struct PyroscopeConn {
     /// Requests in flight at once.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub jobs: u16,
+    /// PEM bundle of the CAs that sign the server's certificate (default:
+    /// $SSL_CERT_FILE when set, else Mozilla's roots).
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<std::path::PathBuf>,
 }
 
 impl PyroscopeConn {
@@ -49,6 +53,7 @@ impl PyroscopeConn {
         c.timeout = self.timeout;
         c.retries = self.retries;
         c.jobs = usize::from(self.jobs);
+        c.ca_cert = self.ca_cert.clone();
         c
     }
 }
@@ -232,7 +237,14 @@ pub(crate) fn run(a: FleetArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode>
 impl Default for PyroscopeConn {
     /// The flags' defaults.
     fn default() -> PyroscopeConn {
-        PyroscopeConn { headers: Vec::new(), tenant: None, timeout: Duration::from_secs(60), retries: 3, jobs: 4 }
+        PyroscopeConn {
+            headers: Vec::new(),
+            tenant: None,
+            timeout: Duration::from_secs(60),
+            retries: 3,
+            jobs: 4,
+            ca_cert: None,
+        }
     }
 }
 

@@ -5,3 +5,4 @@
 //! the analyses reduce each as it arrives and never hold them.
 
 pub mod pyroscope;
+pub mod tls;

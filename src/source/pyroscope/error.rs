@@ -27,9 +27,9 @@ pub enum Error {
         /// The server's message, if any.
         message: String,
     },
-    /// 404 on a querier path: the URL is not a Pyroscope ≥ 1.0 API.
+    /// 404 (or 405) on a querier path: the URL is not a Pyroscope ≥ 1.0 API.
     #[error(
-        "{url}{path} answered 404 Not Found: not a Pyroscope >= 1.0 API; give the server's base URL \
+        "{url}{path} answered {status}: not a Pyroscope >= 1.0 API; give the server's base URL \
          (e.g. http://pyroscope:4040, or the Grafana Cloud profiles URL)"
     )]
     NotFound {
@@ -37,6 +37,8 @@ pub enum Error {
         url: String,
         /// The path asked for.
         path: String,
+        /// `404 Not Found` or `405 Method Not Allowed`.
+        status: String,
     },
     /// A 2xx answer that is not a Connect protobuf message.
     #[error("{url}{path} did not answer like a Pyroscope >= 1.0 API: {what}")]

@@ -30,6 +30,9 @@ pub struct Config {
     pub retries: u32,
     /// Requests in flight at once.
     pub jobs: usize,
+    /// PEM bundle of TLS roots (`--ca-cert`); else `$SSL_CERT_FILE`, else
+    /// Mozilla's roots.
+    pub ca_cert: Option<std::path::PathBuf>,
 }
 
 impl Config {
@@ -46,6 +49,7 @@ impl Config {
             timeout: Duration::from_secs(60),
             retries: 3,
             jobs: 4,
+            ca_cert: None,
         }
     }
 }
@@ -195,7 +199,9 @@ impl Transport {
             headers.push(("X-Scope-OrgID".into(), t.clone()));
         }
         headers.extend(c.headers.iter().cloned());
+        let tls = crate::source::tls::config(c.ca_cert.as_deref())?;
         let agent = ureq::Agent::config_builder()
+            .tls_config(tls)
             .timeout_global(Some(c.timeout))
             .http_status_as_error(false)
             .max_idle_connections_per_host(c.jobs.max(1) + 1)
@@ -276,7 +282,9 @@ impl Transport {
         };
         let e = match status.as_u16() {
             401 | 403 => Error::Auth { url: self.base.clone(), status: status_text, message },
-            404 if code.is_none() => Error::NotFound { url: self.base.clone(), path: path.to_string() },
+            404 | 405 if code.is_none() => {
+                Error::NotFound { url: self.base.clone(), path: path.to_string(), status: status_text }
+            }
             _ => Error::Server {
                 url: self.base.clone(),
                 method: method.to_string(),
