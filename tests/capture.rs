@@ -344,12 +344,25 @@ fn connection_refused_is_retried_then_exit_2() {
 }
 
 #[test]
+fn https_urls_are_fetched_over_tls() {
+    // https is tried (no longer a usage error): a refused connection is
+    // retried and reported like an http one.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("https://127.0.0.1:{port}");
+    let r = capture(&["--count", "1", "--out", dir.path().to_str().unwrap(), &url]);
+    assert_eq!(r.status.code(), Some(2), "{}", r.stderr);
+    let last = r.stderr.lines().last().unwrap();
+    assert!(last.contains(&format!("GET {url}/debug/pprof/heap?gc=1: connection refused")), "{}", r.stderr);
+}
+
+#[test]
 fn usage_errors_are_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().to_str().unwrap();
-    let r = capture(&["--out", out, "https://127.0.0.1:1"]);
+    let r = capture(&["--out", out, "ftp://127.0.0.1:1"]);
     assert_eq!(r.status.code(), Some(2));
-    assert!(r.stderr.starts_with("leakscope: https://127.0.0.1:1: https is not supported"), "{}", r.stderr);
+    assert!(r.stderr.starts_with("leakscope: ftp://127.0.0.1:1: unsupported scheme \"ftp\""), "{}", r.stderr);
     let r = capture(&["--every", "30", "--out", out, "http://127.0.0.1:1"]);
     assert_eq!(r.status.code(), Some(2));
     assert!(r.stderr.contains("missing unit"), "{}", r.stderr);

@@ -1,8 +1,6 @@
-//! The URLs to fetch, and fetching them over HTTP with `ureq`.
-//!
-//! Only plain `http://` is supported: leakscope is built without TLS (it
-//! would add a TLS stack to every build for an endpoint that is normally
-//! reached on a private port or through `kubectl port-forward`).
+//! The URLs to fetch, and fetching them over HTTP or HTTPS with `ureq`
+//! (rustls; the roots are Mozilla's, or the PEM bundle in `SSL_CERT_FILE`,
+//! see [`crate::source::tls`]).
 
 use std::io::ErrorKind as IoKind;
 use std::time::Duration;
@@ -20,7 +18,7 @@ pub struct Endpoints {
 
 /// A URL split into its parts.
 struct Parsed<'a> {
-    /// `http://host:port`
+    /// `http://host:port` or `https://host:port`
     origin: String,
     path: &'a str,
     query: Option<&'a str>,
@@ -32,14 +30,8 @@ fn parse_url(url: &str) -> Result<Parsed<'_>, String> {
         None => ("http".to_string(), url),
     };
     match scheme.as_str() {
-        "http" => {}
-        "https" => {
-            return Err(format!(
-                "{url}: https is not supported (leakscope is built without TLS); reach the process over http, \
-                 e.g. through `kubectl port-forward`"
-            ))
-        }
-        s => return Err(format!("{url}: unsupported scheme {s:?}; give an http:// URL")),
+        "http" | "https" => {}
+        s => return Err(format!("{url}: unsupported scheme {s:?}; give an http:// or https:// URL")),
     }
     let rest = rest.split('#').next().unwrap_or("");
     let end = rest.find(['/', '?']).unwrap_or(rest.len());
@@ -54,7 +46,7 @@ fn parse_url(url: &str) -> Result<Parsed<'_>, String> {
         Some((p, q)) => (p, Some(q)),
         None => (path_query, None),
     };
-    Ok(Parsed { origin: format!("http://{authority}"), path, query })
+    Ok(Parsed { origin: format!("{scheme}://{authority}"), path, query })
 }
 
 impl Endpoints {
@@ -160,9 +152,22 @@ pub struct UreqFetcher {
 const MAX_BODY: u64 = 1 << 30;
 
 impl UreqFetcher {
-    /// A fetcher whose every request must complete within `timeout`.
+    /// A fetcher whose every request must complete within `timeout`, with
+    /// Mozilla's TLS roots.
     pub fn new(timeout: Duration) -> UreqFetcher {
+        let tls = ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::WebPki).build();
+        Self::build(timeout, tls)
+    }
+
+    /// A fetcher whose TLS roots are `ca_file`'s, else `$SSL_CERT_FILE`'s,
+    /// else Mozilla's ([`crate::source::tls::config`]).
+    pub fn with_tls(timeout: Duration, ca_file: Option<&std::path::Path>) -> Result<UreqFetcher, String> {
+        Ok(Self::build(timeout, crate::source::tls::config(ca_file)?))
+    }
+
+    fn build(timeout: Duration, tls: ureq::tls::TlsConfig) -> UreqFetcher {
         let agent = ureq::Agent::config_builder()
+            .tls_config(tls)
             .timeout_global(Some(timeout))
             .http_status_as_error(false)
             .user_agent(concat!("leakscope/", env!("CARGO_PKG_VERSION")))
@@ -221,6 +226,7 @@ fn transport_error(e: ureq::Error) -> TransportError {
         E::BodyExceedsLimit(n) => (format!("response larger than {n} bytes"), false),
         E::BadUri(u) => (format!("bad URL: {u}"), false),
         E::TooManyRedirects => ("too many redirects".to_string(), false),
+        E::Tls(t) => (format!("TLS: {t}"), false),
         other => (other.to_string(), false),
     };
     TransportError { message, transient }
@@ -255,6 +261,16 @@ mod tests {
     }
 
     #[test]
+    fn https_urls() {
+        let e = ep("https://traefik.example:9000", true, Some(None));
+        assert_eq!(e.heap, "https://traefik.example:9000/debug/pprof/heap?gc=1");
+        assert_eq!(e.metrics.as_deref(), Some("https://traefik.example:9000/metrics"));
+        let e = ep("HTTPS://h:1/debug/pprof/heap", false, Some(Some("/prom")));
+        assert_eq!(e.heap, "https://h:1/debug/pprof/heap?gc=1");
+        assert_eq!(e.metrics.as_deref(), Some("https://h:1/prom"));
+    }
+
+    #[test]
     fn full_urls() {
         let e = ep("http://127.0.0.1:6060/debug/pprof/heap", true, Some(None));
         assert_eq!(e.heap, "http://127.0.0.1:6060/debug/pprof/heap?gc=1");
@@ -274,7 +290,6 @@ mod tests {
     #[test]
     fn bad_urls() {
         let err = |u: &str| Endpoints::from_url(u, false, None).unwrap_err();
-        assert!(err("https://h:1").contains("https is not supported"));
         assert!(err("ftp://h:1").contains("unsupported scheme"));
         assert!(err("http:///debug").contains("no host"));
         assert!(err("").contains("empty"));

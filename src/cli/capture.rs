@@ -162,7 +162,7 @@ pub(crate) fn run(a: CaptureArgs, _out: &mut dyn Write) -> anyhow::Result<ExitCo
         a.out.display()
     ));
 
-    let fetch = UreqFetcher::new(a.timeout);
+    let fetch = UreqFetcher::with_tls(a.timeout, None).map_err(|e| anyhow::anyhow!(e))?;
     let res = capture::run(&o, &fetch, &SystemClock::new(), &stop, &mut |e| on_event(&progress, e));
     if let Some(b) = &progress.bar {
         b.finish_and_clear();
