@@ -36,8 +36,18 @@ use crate::trend::{shape_name, site_category, site_name, stats, Shape};
 pub const SCHEMA: &str = "leakscope.fleet/v1";
 
 /// Go's default heap sampling period (`runtime.MemProfileRate`), assumed
-/// for the noise floor of series whose profiles were not fetched.
+/// for the noise floor of byte series whose profiles were not fetched.
 pub const DEFAULT_PERIOD: i64 = 512 * 1024;
+
+/// The sampling period assumed before any profile is read: Go's default
+/// for bytes, 1 for counts (goroutines, objects).
+fn assumed_period(unit: &str) -> i64 {
+    if unit == "bytes" {
+        DEFAULT_PERIOD
+    } else {
+        1
+    }
+}
 
 /// What to judge and how.
 #[derive(Debug, Clone)]
@@ -288,7 +298,7 @@ fn judge_totals(row: pyro::SeriesRow, cumulative: Option<&[Option<f64>]>, o: &Op
     let segment: Vec<usize> = present.iter().copied().filter(|&i| i >= from).collect();
     let y: Vec<f64> = segment.iter().map(|&i| row.values[i].unwrap_or(0.0).round()).collect();
     let t: Vec<f64> = segment.iter().map(|&i| (i as f64 - segment[0] as f64) * o.windows.step as f64 / 3.6e6).collect();
-    let noise = (2 * DEFAULT_PERIOD) as f64;
+    let noise = (2 * assumed_period(&sample_type_of(&o.profile_type).1)) as f64;
     let shape = stats::classify(&y, noise);
     let mk = stats::mann_kendall(&y);
     let slope = if y.len() >= 2 { stats::theil_sen(&t, &y) } else { 0.0 };
@@ -364,7 +374,7 @@ pub fn run(client: &Client, rules: &RuleSet, o: &Options, progress: &dyn Progres
     }
 
     let (sample_type, unit) = sample_type_of(&o.profile_type);
-    let mut min_growth_used = o.min_growth.max(4 * DEFAULT_PERIOD);
+    let mut min_growth_used = o.min_growth.max(4 * assumed_period(&unit));
     let mut series: Vec<SeriesReport> = Vec::with_capacity(judged.len());
     for (j, red) in judged.drain(..).zip(per_series) {
         let s = judge_series(j, &red, rules, &cache, o, &unit);
@@ -494,12 +504,13 @@ fn judge_series(
 ) -> (SeriesReport, i64) {
     let fmt = |v: i64| units::human(v, unit);
     let period = red.iter().map(|r| r.1.period).max().unwrap_or(0);
-    let period = if period > 0 { period } else { DEFAULT_PERIOD };
+    let assumed = assumed_period(unit);
+    let period = if period > 0 { period } else { assumed };
     let min_growth = o.min_growth.max(4 * period);
     let noise = (2 * period) as f64;
     // The totals' shape again with the real period, when it is known.
     let y: Vec<f64> = j.segment.iter().map(|&i| j.row.values[i].unwrap_or(0.0).round()).collect();
-    let shape = if period != DEFAULT_PERIOD { stats::classify(&y, noise) } else { j.shape };
+    let shape = if period != assumed { stats::classify(&y, noise) } else { j.shape };
     let growing = shape == Shape::MonotonicGrowth;
     let abs_ok = j.growth >= min_growth.max(1);
     let rel_ok = j.growth as f64 >= o.min_growth_ratio * j.first as f64;
