@@ -148,6 +148,10 @@ pub struct Window {
     pub end: i64,
 }
 
+/// 9999-12-31T23:59:59.999Z: times past it are refused (and times in ns
+/// then always fit an i64).
+pub const MAX_TIME_MS: i64 = 253_402_300_799_999;
+
 /// The most windows one run asks for: each is a merged-profile request.
 pub const MAX_WINDOWS: usize = 10_000;
 
@@ -161,6 +165,9 @@ impl Windows {
         }
         if step.as_millis() % 1000 != 0 {
             return Err("--step must be a whole number of seconds".into());
+        }
+        if from < 0 || to > MAX_TIME_MS {
+            return Err("the time range must lie between 1970 and 9999".into());
         }
         if to <= from {
             return Err(format!(
@@ -288,5 +295,8 @@ mod tests {
         assert!(Windows::new(10, 10, Duration::from_secs(1)).is_err());
         assert!(Windows::new(0, 10_000, Duration::from_millis(1500)).is_err());
         assert!(Windows::new(0, i64::MAX, Duration::from_secs(1)).is_err());
+        assert!(Windows::new(-7_200_000, 0, Duration::from_secs(60)).is_err());
+        assert!(Windows::new(MAX_TIME_MS - 3_600_000, MAX_TIME_MS + 1, Duration::from_secs(60)).is_err());
+        assert!(Windows::new(MAX_TIME_MS - 3_600_000, MAX_TIME_MS, Duration::from_secs(60)).is_ok());
     }
 }
