@@ -32,7 +32,7 @@ pub struct PyroscopeConn {
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = positive_duration)]
     pub timeout: Duration,
     /// Retries of a request that failed for a passing reason (refused,
-    /// reset, timeout, 429, 502-504), with exponential backoff.
+    /// reset, timeout, 429, a 5xx other than 501), with exponential backoff.
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub retries: u32,
     /// Requests in flight at once.

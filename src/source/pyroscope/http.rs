@@ -26,7 +26,7 @@ pub struct Config {
     /// Time limit of one request, including reading the answer.
     pub timeout: Duration,
     /// Retries of a request that failed in a way worth retrying
-    /// (connection refused or reset, timeout, 429, 502, 503, 504).
+    /// (connection refused or reset, timeout, 429, a 5xx other than 501).
     pub retries: u32,
     /// Requests in flight at once.
     pub jobs: usize,
@@ -296,8 +296,12 @@ impl Transport {
                 },
             },
         };
-        let retry = matches!(status.as_u16(), 429 | 502 | 503 | 504)
-            || matches!(code.as_deref(), Some("unavailable" | "resource_exhausted"));
+        // Every call is a read-only query, so a server-side failure is safe
+        // to retry: Pyroscope answers 500 `unknown: canceled: stream error`
+        // now and then under concurrent queries.
+        let retry = status.as_u16() == 429
+            || (status.is_server_error() && status.as_u16() != 501)
+            || matches!(code.as_deref(), Some("unavailable" | "resource_exhausted" | "aborted"));
         Err(if retry { Attempt::Retry(e) } else { Attempt::Fail(e) })
     }
 }
