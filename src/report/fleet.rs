@@ -371,3 +371,101 @@ pub fn html(r: &FleetReport, out: &mut dyn Write) -> io::Result<()> {
     p.push_str("</body></html>\n");
     out.write_all(p.as_bytes())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::{Clean, FleetVerdict, SeriesVerdict, SiteGrowth, Source};
+    use crate::trend::Shape;
+
+    fn series(pod: &str, leak: bool, values: Vec<Option<i64>>, restarts: Vec<usize>) -> SeriesReport {
+        SeriesReport {
+            labels: [("pod".to_string(), pod.to_string())].into_iter().collect(),
+            verdict: SeriesVerdict {
+                leak,
+                category: leak.then(|| "config-reload".to_string()),
+                reason: "why <script>".into(),
+            },
+            restarted: !restarts.is_empty(),
+            judged: (restarts.last().copied().unwrap_or(0), values.len().saturating_sub(1)),
+            restarts,
+            gaps: values.iter().filter(|v| v.is_none()).count(),
+            values,
+            shape: if leak { Shape::MonotonicGrowth } else { Shape::Flat },
+            slope_per_hour: 1e6,
+            mann_kendall_p: 0.01,
+            growth: 3 << 20,
+            first: 1 << 20,
+            last: 4 << 20,
+            hours_to_limit: leak.then_some(3.5),
+            profiles: 3,
+            categories: Vec::new(),
+            sites: vec![SiteGrowth { function: "a|b<c>".into(), category: "config-reload".into(), delta: 1 << 20 }],
+            signatures: Vec::new(),
+        }
+    }
+
+    fn report(series: Vec<SeriesReport>) -> FleetReport {
+        FleetReport {
+            schema: crate::fleet::SCHEMA,
+            source: Source {
+                url: "http://p:4040".into(),
+                query: "{a=\"<x>\"}".into(),
+                profile_type: crate::source::pyroscope::DEFAULT_PROFILE_TYPE.into(),
+                sample_type: "inuse_space".into(),
+                unit: "bytes".into(),
+                by: vec!["pod".into()],
+                from_ms: 0,
+                to_ms: 3_600_000,
+                step_seconds: 900,
+                window_ends_ms: vec![900_000, 1_800_000, 2_700_000, 3_600_000],
+            },
+            verdict: FleetVerdict {
+                leak: series.iter().any(|s| s.verdict.leak),
+                category: None,
+                headline: "h".into(),
+                series: series.len(),
+                leaking: series.iter().filter(|s| s.verdict.leak).count(),
+                restarted: 0,
+            },
+            clean: Clean { count: series.iter().filter(|s| !s.verdict.leak).count(), shapes: Default::default() },
+            series,
+            min_growth: 2 << 20,
+            limit: None,
+            profiles_fetched: 0,
+            notes: vec!["a note".into()],
+        }
+    }
+
+    fn render_all(r: &FleetReport) -> [String; 4] {
+        let mut t = Vec::new();
+        text(r, Style { color: false }, &mut t).unwrap();
+        let mut m = Vec::new();
+        markdown(r, &mut m).unwrap();
+        let mut h = Vec::new();
+        html(r, &mut h).unwrap();
+        let mut j = Vec::new();
+        json(r, &mut j).unwrap();
+        [t, m, h, j].map(|b| String::from_utf8(b).unwrap())
+    }
+
+    #[test]
+    fn renders_leaks_gaps_restarts_and_nothing() {
+        let r = report(vec![
+            series("a", true, vec![None, Some(1 << 20), Some(2 << 20), Some(4 << 20)], vec![]),
+            series("b", false, vec![Some(5 << 20), Some(1 << 20), None, Some(1 << 20)], vec![1]),
+            series("c", false, vec![None, None, None, None], vec![]),
+        ]);
+        let [t, m, h, j] = render_all(&r);
+        assert!(t.contains("1. pod=a") && t.contains("Restarted series") && t.contains("note: a note"), "{t}");
+        assert!(m.contains("`a\\|b<c>`"), "markdown cells escape |: {m}");
+        assert_eq!(h.matches("<svg").count(), 1, "one chart per leaking series");
+        assert!(h.contains("a|b&lt;c&gt;") && !h.contains("<script") && !h.contains("<x>"), "escaped: {h}");
+        let v: serde_json::Value = serde_json::from_str(&j).unwrap();
+        assert_eq!(v["schema"], "leakscope.fleet/v1");
+        assert_eq!(v["series"][0]["values"][0], serde_json::Value::Null);
+        // No series at all still renders.
+        let [t, _, h, _] = render_all(&report(Vec::new()));
+        assert!(t.contains("Clean: 0 series") && h.ends_with("</html>\n"));
+    }
+}
