@@ -340,9 +340,18 @@ pub fn run(client: &Client, rules: &RuleSet, o: &Options, progress: &dyn Progres
             continue;
         }
         let sel = selector::with_labels(&o.query, &j.row.labels);
+        let ends = (j.segment.first().copied(), j.segment.last().copied());
         for &w in &j.segment {
-            tasks.push(Task { selector: sel.clone(), window: o.windows.get(w), divide_by: j.row.counts[w].max(1) });
-            owner.push((si, w));
+            let tag = owner.len();
+            tasks.push(Task {
+                selector: sel.clone(),
+                window: o.windows.get(w),
+                divide_by: j.row.counts[w].max(1),
+                tag,
+            });
+            // Sites are compared between the first and last window only:
+            // the windows between keep just their category totals.
+            owner.push((si, w, ends.0 == Some(w) || ends.1 == Some(w)));
         }
     }
     progress.start(tasks.len());
@@ -352,14 +361,16 @@ pub fn run(client: &Client, rules: &RuleSet, o: &Options, progress: &dyn Progres
         &tasks,
         |task, p| {
             let name = PathBuf::from(format!("{}@{}", task.selector, task.window.end));
-            reduce::reduce_profile(name, &p, rules, &cache, true)
+            let mut r = reduce::reduce_profile(name, &p, rules, &cache, owner[task.tag].2);
+            r.sites = reduce::Sites::default(); // by attributing frame: not used here
+            r
         },
         &|| progress.tick(),
     )?;
     let mut per_series: Vec<Vec<(usize, Reduced)>> = (0..judged.len()).map(|_| Vec::new()).collect();
     let mut notes = Vec::new();
     let mut fetched = 0;
-    for ((si, w), r) in owner.into_iter().zip(reduced) {
+    for ((si, w, _), r) in owner.into_iter().zip(reduced) {
         match r {
             Some(r) => {
                 fetched += 1;

@@ -132,6 +132,8 @@ pub struct Task {
     pub window: Window,
     /// Divide every value by this (the window's profile count; 1 = as is).
     pub divide_by: u32,
+    /// The caller's own tag, handed back with the task.
+    pub tag: usize,
 }
 
 /// A Pyroscope client.

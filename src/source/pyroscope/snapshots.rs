@@ -58,7 +58,12 @@ pub fn window_snapshots<T: Send>(
     let mut gaps = Vec::new();
     for w in windows.iter() {
         if row.values[w.index].is_some() {
-            tasks.push(Task { selector: selector.to_string(), window: w, divide_by: row.counts[w.index].max(1) });
+            tasks.push(Task {
+                selector: selector.to_string(),
+                window: w,
+                divide_by: row.counts[w.index].max(1),
+                tag: w.index,
+            });
         } else {
             gaps.push(w);
         }
