@@ -40,9 +40,9 @@ fn benches(c: &mut Criterion) {
     let one = dir.join("heap-0000.pb.gz");
     let mut g = c.benchmark_group("trend");
     g.sample_size(10);
-    g.bench_function("decode one ~1 MB snapshot", |b| b.iter(|| leakscope::pprof::read_path(&one).unwrap()));
+    g.bench_function("decode one ~1 MB snapshot", |b| b.iter(|| leakscope::source::read_profile(&one).unwrap()));
     g.bench_function(format!("trend over {N} snapshots"), |b| {
-        b.iter(|| leakscope::trend::run(std::slice::from_ref(&dir), &rules, &o).unwrap())
+        b.iter(|| leakscope::trend(std::slice::from_ref(&dir), &rules, &o, Default::default()).unwrap())
     });
     g.finish();
 }

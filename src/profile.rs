@@ -378,3 +378,20 @@ impl Profile {
         t
     }
 }
+
+/// How finely frames are grouped into nodes, as pprof's `-granularity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Granularity {
+    /// One node per function name (the default).
+    #[default]
+    Functions,
+    /// One node per function name and source file.
+    Filefunctions,
+    /// One node per source file.
+    Files,
+    /// One node per function, file and line.
+    Lines,
+    /// One node per instruction address and source line.
+    Addresses,
+}

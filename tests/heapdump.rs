@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use leakscope::attribute::RuleSet;
-use leakscope::heapdump::{self, analysis::Analysis, parse::tag};
+use leakscope::heap::{self, analysis::Analysis};
+use leakscope::heapdump::parse::tag;
 use serde_json::Value;
 
 const SCENARIOS: [&str; 4] = ["global-map", "goroutine-stack", "config-registry", "control"];
@@ -57,7 +58,7 @@ fn parity_with_the_independent_reader() {
     let mut compared = 0;
     for path in dumps() {
         let o = oracle(&path);
-        let d = heapdump::read_path(&path).unwrap();
+        let d = leakscope::source::read_heap_dump(&path).unwrap();
         let a = Analysis::new(&d, None, &rules);
         let name = path.display().to_string();
 
@@ -294,7 +295,7 @@ fn exported_profile_opens_in_go_tool_pprof_with_our_numbers() {
         for (values, locs) in &raw.samples {
             let stack: Vec<String> =
                 locs.iter().flat_map(|l| raw.locations[l].lines.iter().map(|ln| ln.name.clone())).collect();
-            if stack == [heapdump::export::UNSAMPLED] {
+            if stack == [heap::export::UNSAMPLED] {
                 continue;
             }
             *got.entry(stack).or_default() += values[2];

@@ -15,7 +15,7 @@ use common::*;
 use leakscope::profile::{LegacyFormat, Profile};
 
 fn read(path: &Path) -> Profile {
-    leakscope::pprof::read_path(path).unwrap_or_else(|e| panic!("{e}"))
+    leakscope::source::read_profile(path).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Legacy text files: the corpus's `legacy-text` rows (when the corpus is

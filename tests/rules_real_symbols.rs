@@ -18,7 +18,7 @@ fn real_names() -> BTreeSet<String> {
     }
     let mut names = BTreeSet::new();
     for f in files {
-        let p = leakscope::pprof::read_path(&f).unwrap();
+        let p = leakscope::source::read_profile(&f).unwrap();
         for func in &p.functions {
             names.insert(p.str(func.name).to_string());
         }

@@ -21,7 +21,7 @@ pub const BUILTIN: &str = include_str!("builtin.toml");
 pub const TRAEFIK_PREFIX: &str = r"^github\.com/traefik/traefik/v[23]/pkg/";
 
 /// Name of the bucket for stacks no rule matched.
-pub const UNATTRIBUTED: &str = "unattributed";
+pub use crate::report::UNATTRIBUTED;
 
 /// A category and the frames that identify it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

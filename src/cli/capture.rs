@@ -12,8 +12,8 @@ use std::time::Duration;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::capture::{self, files, format_duration, Endpoints, Event, Kind, Options, SystemClock, UreqFetcher};
-use crate::report::units;
+use crate::source::capture::{self, files, format_duration, Endpoints, Event, Kind, Options, SystemClock, UreqFetcher};
+use crate::units;
 
 /// Arguments of `leakscope capture`.
 #[derive(Debug, Args)]

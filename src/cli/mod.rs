@@ -1,9 +1,9 @@
 //! Command-line definitions (clap) and dispatch, one file per subcommand.
 
 mod capture;
+pub mod common;
 pub mod diff;
 mod flamegraph;
-mod gates;
 mod heap;
 mod info;
 mod rules;
@@ -16,6 +16,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub use capture::CaptureArgs;
+pub use common::Format;
 pub use diff::DiffArgs;
 pub use flamegraph::FlamegraphArgs;
 pub use heap::{HeapArgs, HeapFormat};
@@ -52,16 +53,6 @@ pub enum Command {
     Heap(HeapArgs),
     /// Flame graph SVG of a profile, or a differential one with --base (red = growth, blue = shrinkage).
     Flamegraph(FlamegraphArgs),
-}
-
-/// Output format shared by the subcommands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum Format {
-    /// Aligned columns for a terminal.
-    #[default]
-    Text,
-    /// Stable JSON for scripts (schema in README).
-    Json,
 }
 
 /// Runs the parsed command, writing the report to `out`.

@@ -4,14 +4,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::anyhow;
 use clap::Args;
 
-use super::diff::{parse_size, Color, DiffFormat};
-use super::gates::{use_color, Gates, Judging, Outcome};
-use crate::report::render::Style;
-use crate::report::trend as render;
-use crate::trend::{self, Options};
+use super::common::{parse_size, Color, DiffFormat, Gates, Judging, TrendRun};
 
 /// Arguments of `leakscope trend`.
 #[derive(Debug, Args)]
@@ -41,32 +36,14 @@ pub struct TrendArgs {
 }
 
 pub(crate) fn run(a: TrendArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let rules = a.judging.rules()?;
-    let gates = a.gates.validate(&rules)?;
-    let o = Options {
-        min_growth: a.judging.min_growth,
-        min_growth_ratio: a.judging.min_growth_pct / 100.0,
+    TrendRun {
+        inputs: &a.inputs,
         limit: a.limit,
         nodecount: a.nodecount,
-    };
-    let r = trend::run(&a.inputs, &rules, &o).map_err(|e| anyhow!("{e}"))?;
-    match a.format {
-        DiffFormat::Json => render::json(&r, out)?,
-        DiffFormat::Markdown => render::markdown(&r, out)?,
-        DiffFormat::Html => super::flamegraph::trend_html(&r, &rules, &o, out)?,
-        DiffFormat::Dot => super::flamegraph::trend_dot(&r, &rules, a.nodecount, out)?,
-        DiffFormat::Text => {
-            let color = use_color(a.color);
-            render::text(&r, Style { color }, out)?
-        }
+        format: a.format,
+        color: a.color,
+        judging: &a.judging,
+        gates: &a.gates,
     }
-    out.flush()?;
-    let category_delta = |n: &str| r.categories.iter().find(|c| c.name == n).map_or(0, |c| c.delta);
-    Ok(gates.exit_code(&Outcome {
-        total_delta: r.total_delta,
-        unit: &r.sample_type.unit,
-        min_growth: r.min_growth,
-        leak: r.verdict.leak,
-        category_delta: &category_delta,
-    }))
+    .run(out)
 }

@@ -11,6 +11,10 @@
 //! `sum(BASE)/sum(NEW)` per sample type, rounding each sample as pprof's
 //! `ScaleN` does.
 
+pub mod dot;
+pub mod fold;
+pub mod report;
+pub mod retention;
 mod stacks;
 
 use rayon::prelude::*;

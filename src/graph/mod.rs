@@ -11,33 +11,18 @@
 //! granularity ([`Granularity`]) and computes flat/cum for every sample type
 //! in one pass over the columnar samples, split across threads.
 
+pub mod fold;
 mod path;
-pub mod retention;
+pub mod top;
 
 use std::fmt::Write as _;
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
+pub use crate::profile::Granularity;
 use crate::profile::{Profile, NONE};
 pub use path::clean as clean_path;
-
-/// How finely frames are grouped into nodes, as pprof's `-granularity`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Granularity {
-    /// One node per function name (the default).
-    #[default]
-    Functions,
-    /// One node per function name and source file.
-    Filefunctions,
-    /// One node per source file.
-    Files,
-    /// One node per function, file and line.
-    Lines,
-    /// One node per instruction address and source line.
-    Addresses,
-}
 
 /// pprof's `NodeInfo`, with strings replaced by symbol ids.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -11,8 +11,8 @@
 use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
 use rustc_hash::FxHashMap;
 
-use super::graph::GlobalNames;
 use super::parse::HeapDump;
+use super::GlobalNames;
 
 /// Symbols and type data read from an executable.
 pub struct Binary {

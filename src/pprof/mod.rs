@@ -10,6 +10,7 @@ pub mod encode;
 pub mod error;
 mod legacy;
 mod prune;
+mod stream;
 pub mod wire;
 
 /// prost types generated from `proto/profile.proto`, used to write profiles
@@ -24,6 +25,7 @@ use std::path::{Path, PathBuf};
 
 pub use decode::{Builder, SliceSource, StreamSource, TopLevel};
 pub use error::{DecodeError, ErrorKind};
+pub use stream::parse_stream;
 
 use crate::profile::Profile;
 
@@ -152,50 +154,4 @@ impl ReadError {
             ReadError::Io { path, .. } | ReadError::Decode { path, .. } => path,
         }
     }
-}
-
-fn io_msg(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => {
-            // "Is a directory (os error 21)" -> keep the words, drop the code.
-            let s = e.to_string();
-            match s.find(" (os error") {
-                Some(i) => s[..i].to_string(),
-                None => s,
-            }
-        }
-    }
-}
-
-/// Reads and decodes the profile at `path`; `-` reads standard input.
-///
-/// Regular files are memory-mapped: raw protobuf is decoded in place and
-/// gzip is inflated straight from the mapping.
-pub fn read_path(path: &Path) -> Result<Profile, ReadError> {
-    let io = |e: std::io::Error| ReadError::Io { path: path.to_path_buf(), msg: io_msg(&e) };
-    let dec = |e: DecodeError| ReadError::Decode { path: path.to_path_buf(), err: e };
-    if path.as_os_str() == "-" {
-        let mut buf = Vec::new();
-        std::io::stdin().lock().read_to_end(&mut buf).map_err(io)?;
-        return parse(&buf).map_err(dec);
-    }
-    let file = std::fs::File::open(path).map_err(io)?;
-    let meta = file.metadata().map_err(io)?;
-    if meta.is_dir() {
-        return Err(ReadError::Io { path: path.to_path_buf(), msg: "is a directory, not a profile".into() });
-    }
-    if !meta.is_file() || meta.len() == 0 {
-        // Pipes, devices and empty files cannot be mapped; read them.
-        let mut buf = Vec::new();
-        (&file).read_to_end(&mut buf).map_err(io)?;
-        return parse(&buf).map_err(dec);
-    }
-    // SAFETY: the mapping is read-only and lives only for this call. If
-    // another process truncates the file meanwhile, reads may fault; that is
-    // the documented hazard of memmap2, accepted here as ripgrep accepts it
-    // for the speed of not copying the input.
-    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
-    parse(&map).map_err(dec)
 }

@@ -7,7 +7,7 @@ use rustc_hash::FxHashMap;
 
 use crate::attribute::{Decision, FrameInfo, RuleSet, Span, NO_FRAME};
 use crate::graph::{aggregate_types, Granularity};
-use crate::pprof;
+use crate::profile::Profile;
 
 /// What a snapshot measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -220,9 +220,8 @@ impl FrameCache {
     }
 }
 
-/// Reads and reduces one snapshot.
-pub fn reduce(path: &Path, rules: &RuleSet, cache: &FrameCache) -> Result<Reduced, pprof::ReadError> {
-    let p = pprof::read_path(path)?;
+/// Reduces one snapshot, read from `path`.
+pub fn reduce(path: &Path, p: &Profile, rules: &RuleSet, cache: &FrameCache) -> Reduced {
     let (kind, primary) = if let Some(i) = p.sample_type_index("inuse_space") {
         (Kind::Heap, i)
     } else if let Some(i) = p.sample_type_index("goroutine") {
@@ -239,7 +238,7 @@ pub fn reduce(path: &Path, rules: &RuleSet, cache: &FrameCache) -> Result<Reduce
     let mut total = 0i64;
     let (mut objects, mut alloc) = (0i64, 0i64);
     if !p.sample_types.is_empty() {
-        let agg = aggregate_types(&p, Granularity::Functions, &[]);
+        let agg = aggregate_types(p, Granularity::Functions, &[]);
         let (names, info) = cache.get_all(rules, agg.nodes.iter().map(|n| n.name.as_str()));
         // Sites by (category row, name id): nodes that print the same name
         // are one site, as before names became ids.
@@ -294,7 +293,7 @@ pub fn reduce(path: &Path, rules: &RuleSet, cache: &FrameCache) -> Result<Reduce
         entries.sort_unstable_by_key(|e| e.0);
         sites = Sites::pack(&entries);
     }
-    Ok(Reduced {
+    Reduced {
         path: path.to_path_buf(),
         time_nanos: p.time_nanos,
         kind,
@@ -311,35 +310,10 @@ pub fn reduce(path: &Path, rules: &RuleSet, cache: &FrameCache) -> Result<Reduce
         category_objects,
         sites,
         memstats: p.memstats.clone(),
-    })
+    }
 }
 
-/// Prometheus text scrape, reduced to the few numbers a trend uses.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct Scrape {
-    /// Config reloads so far (traefik_config_reloads_total or any
-    /// `*config*reload*_total`).
-    pub reloads: Option<f64>,
-    /// Requests so far (traefik_entrypoint_requests_total, else
-    /// http_requests_total / http_server_requests_total).
-    pub requests: Option<f64>,
-    /// process_resident_memory_bytes.
-    pub rss: Option<f64>,
-    /// go_memstats_heap_inuse_bytes.
-    pub heap_inuse: Option<f64>,
-    /// go_memstats_heap_sys_bytes.
-    pub heap_sys: Option<f64>,
-    /// go_memstats_heap_idle_bytes.
-    pub heap_idle: Option<f64>,
-    /// go_memstats_heap_released_bytes.
-    pub heap_released: Option<f64>,
-    /// go_memstats_stack_inuse_bytes.
-    pub stack_inuse: Option<f64>,
-    /// go_memstats_sys_bytes.
-    pub sys: Option<f64>,
-    /// go_goroutines.
-    pub goroutines: Option<f64>,
-}
+pub use crate::report::trend::Scrape;
 
 /// Parses a Prometheus text exposition (plain or gzip).
 pub fn parse_scrape(bytes: &[u8]) -> Result<Scrape, String> {

@@ -1,5 +1,6 @@
-//! Exit-code gates shared by `diff` and `trend`: `--fail-on-growth`,
-//! `--fail-on-category` and `--fail-on-leak`, and the colour decision.
+//! What the subcommands share: argument types (formats, colour, sizes),
+//! the judging flags, and the exit-code gates. Subcommand files import only
+//! this module, never each other.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -7,9 +8,60 @@ use std::process::ExitCode;
 use anyhow::{anyhow, bail};
 use clap::Args;
 
-use super::diff::{parse_size, Color};
 use crate::attribute::{RuleSet, UNATTRIBUTED};
-use crate::report::units;
+use crate::report;
+use crate::units;
+pub use crate::units::parse_size;
+
+/// Output format of `top` and `info`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned columns for a terminal.
+    #[default]
+    Text,
+    /// Stable JSON for scripts (schema in README).
+    Json,
+}
+
+/// Output formats of `diff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiffFormat {
+    /// For a terminal (coloured when it is one and NO_COLOR is unset).
+    Text,
+    /// For a postmortem document.
+    Markdown,
+    /// For scripts: schema leakscope.diff/v1 (see README).
+    Json,
+    /// One self-contained HTML page: verdict, tables, charts, stacks and a
+    /// differential flame graph (no network needed to open it).
+    Html,
+    /// The growth retention graph in Graphviz DOT.
+    Dot,
+}
+
+/// When to colour text output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Color {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+impl DiffFormat {
+    /// The report format, with colour decided for text.
+    pub fn report(self, color: Color) -> report::Format {
+        match self {
+            DiffFormat::Text => report::Format::Text { color: use_color(color) },
+            DiffFormat::Markdown => report::Format::Markdown,
+            DiffFormat::Json => report::Format::Json,
+            DiffFormat::Html => report::Format::Html,
+            DiffFormat::Dot => report::Format::Dot,
+        }
+    }
+}
 
 /// How growth is judged: rules and verdict thresholds, as flags.
 #[derive(Debug, Clone, Args)]
@@ -135,4 +187,61 @@ pub fn use_color(c: Color) -> bool {
         Color::Never => false,
         Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
     }
+}
+
+/// What `trend` (and `diff` with three or more inputs) runs: judge the
+/// snapshots, render, and gate.
+pub struct TrendRun<'a> {
+    /// Snapshot files or directories.
+    pub inputs: &'a [std::path::PathBuf],
+    /// `--limit`.
+    pub limit: Option<i64>,
+    /// `--nodecount`.
+    pub nodecount: usize,
+    /// `--format`.
+    pub format: DiffFormat,
+    /// `--color`.
+    pub color: Color,
+    /// Rules and thresholds.
+    pub judging: &'a Judging,
+    /// Exit-code gates.
+    pub gates: &'a Gates,
+}
+
+impl TrendRun<'_> {
+    /// Runs it, writing the report to `out`; returns the exit code.
+    pub fn run(&self, out: &mut dyn std::io::Write) -> anyhow::Result<ExitCode> {
+        let rules = self.judging.rules()?;
+        let gates = self.gates.validate(&rules)?;
+        let o = crate::trend::Options {
+            min_growth: self.judging.min_growth,
+            min_growth_ratio: self.judging.min_growth_pct / 100.0,
+            limit: self.limit,
+            nodecount: self.nodecount,
+        };
+        let format = self.format.report(self.color);
+        let doc = crate::trend(self.inputs, &rules, &o, format.needs()).map_err(|e| anyhow!("{e}"))?;
+        for w in &doc.warnings {
+            eprintln!("leakscope: warning: {w}");
+        }
+        report::render::trend::render(&doc, format, out)?;
+        out.flush()?;
+        let r = &doc.report;
+        let category_delta = |n: &str| r.categories.iter().find(|c| c.name == n).map_or(0, |c| c.delta);
+        Ok(gates.exit_code(&Outcome {
+            total_delta: r.total_delta,
+            unit: &r.sample_type.unit,
+            min_growth: r.min_growth,
+            leak: r.verdict.leak,
+            category_delta: &category_delta,
+        }))
+    }
+}
+
+/// Refuses two inputs read from standard input.
+pub fn one_stdin(files: &[&std::path::Path]) -> anyhow::Result<()> {
+    if files.iter().filter(|f| f.as_os_str() == "-").count() > 1 {
+        bail!("only one input can be read from stdin ('-')");
+    }
+    Ok(())
 }

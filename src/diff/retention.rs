@@ -10,8 +10,8 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use rayon::prelude::*;
 
+use super::Diff;
 use crate::attribute::FrameClass;
-use crate::diff::Diff;
 
 /// Edge weights on both sides.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

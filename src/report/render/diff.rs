@@ -1,63 +1,12 @@
-//! Renderers of the diff report: text for a terminal, Markdown for a
-//! postmortem, JSON for scripts. All three read the same model.
+//! The diff report as text for a terminal, Markdown for a postmortem and
+//! JSON for scripts, and [`render`], its one entry point for every format.
 
 use std::io::{self, Write};
 
-use super::diff::DiffReport;
-use super::units;
-
-/// ANSI styling, on only for a terminal without `NO_COLOR`.
-#[derive(Debug, Clone, Copy)]
-pub struct Style {
-    /// Emit escape codes.
-    pub color: bool,
-}
-
-impl Style {
-    fn wrap(&self, code: &str, s: &str) -> String {
-        if self.color {
-            format!("\x1b[{code}m{s}\x1b[0m")
-        } else {
-            s.to_string()
-        }
-    }
-    /// `s` styled bold, when colour is on.
-    pub fn bold(&self, s: &str) -> String {
-        self.wrap("1", s)
-    }
-    /// `s` styled red, when colour is on.
-    pub fn red(&self, s: &str) -> String {
-        self.wrap("1;31", s)
-    }
-    /// `s` styled green, when colour is on.
-    pub fn green(&self, s: &str) -> String {
-        self.wrap("1;32", s)
-    }
-    /// `s` styled dim, when colour is on.
-    pub fn dim(&self, s: &str) -> String {
-        self.wrap("2", s)
-    }
-    fn delta(&self, v: i64, unit: &str) -> String {
-        let s = signed(v, unit);
-        if v > 0 {
-            self.wrap("31", &s)
-        } else if v < 0 {
-            self.wrap("32", &s)
-        } else {
-            s
-        }
-    }
-}
-
-/// `+1.50 MiB`, `-300 B`, `0 B`.
-pub fn signed(v: i64, unit: &str) -> String {
-    let h = units::human(v, unit);
-    if v > 0 {
-        format!("+{h}")
-    } else {
-        h
-    }
-}
+use crate::report::diff::{DiffDocument, DiffReport};
+use crate::report::style::{markdown_next_steps, signed, Style};
+use crate::report::{dot, Format};
+use crate::units;
 
 fn pct(x: f64) -> String {
     format!("{:.0}%", x * 100.0)
@@ -218,7 +167,7 @@ fn gran(r: &DiffReport) -> String {
     serde_json::to_value(r.granularity).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
 }
 
-fn site(out: &mut dyn Write, st: Style, u: &str, i: usize, s: &super::diff::Site) -> io::Result<()> {
+fn site(out: &mut dyn Write, st: Style, u: &str, i: usize, s: &crate::report::diff::Site) -> io::Result<()> {
     let objs = s.objects_delta.map_or(String::new(), |o| format!("  ({} objects)", signed(o, "count")));
     writeln!(out, "  {i}. {}  {}  {}{objs}", st.delta(s.delta, u), st.bold(&s.category), s.frame)?;
     writeln!(out, "     {}", st.dim(&format!("why: {}", s.rule)))?;
@@ -341,19 +290,22 @@ pub fn markdown(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-/// The numbered "Next steps" section of a Markdown report.
-pub fn markdown_next_steps(steps: &[String], out: &mut dyn Write) -> io::Result<()> {
-    if !steps.is_empty() {
-        writeln!(out, "\n### Next steps\n")?;
-        for (i, s) in steps.iter().enumerate() {
-            writeln!(out, "{}. {s}", i + 1)?;
-        }
-    }
-    Ok(())
-}
-
 /// Writes the JSON report (schema `leakscope.diff/v1`).
 pub fn json(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, r)?;
     writeln!(out)
+}
+
+/// Renders a diff in `format`.
+pub fn render(d: &DiffDocument, format: Format, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        Format::Text { color } => text(&d.report, Style { color }, out),
+        Format::Markdown => markdown(&d.report, out),
+        Format::Json => json(&d.report, out),
+        Format::Html => super::html::diff::diff(&d.report, &d.flame, out),
+        Format::Dot => match &d.graph {
+            Some(g) => dot::write(g, out),
+            None => Err(crate::report::unsupported("the DOT output needs the growth graph (Extras { graph: true })")),
+        },
+    }
 }

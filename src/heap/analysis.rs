@@ -4,10 +4,10 @@
 use rustc_hash::FxHashMap;
 
 use super::dominators::{Csr, Dominators, NO_GROUP, UNREACHABLE};
-use super::elf::Binary;
 use super::graph::{self, AddrIndex, Graph, RootKind};
-use super::parse::HeapDump;
 use crate::attribute::{Attribution, FrameClass, FrameInfo, RuleSet};
+use crate::heapdump::elf::Binary;
+use crate::heapdump::parse::HeapDump;
 
 /// A dump with its graph, dominator tree and per-node facts.
 pub struct Analysis<'d> {
@@ -86,14 +86,7 @@ impl Shape {
     }
 }
 
-/// Totals over a set of objects.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Totals {
-    /// Objects.
-    pub objects: u64,
-    /// Bytes (slot sizes).
-    pub bytes: u64,
-}
+pub use crate::report::heap::Totals;
 
 impl<'d> Analysis<'d> {
     /// Builds the graph, the dominator tree and every per-object fact.
@@ -176,7 +169,7 @@ impl<'d> Analysis<'d> {
             .zip(&g_infos)
             .map(|(g, infos)| {
                 let frames = &dump.frames[g.first_frame as usize..(g.first_frame + g.num_frames) as usize];
-                let outside = |f: &&super::parse::Frame| {
+                let outside = |f: &&crate::heapdump::parse::Frame| {
                     let n = dump.str(f.func);
                     !n.starts_with("runtime.") && !n.starts_with("internal/runtime/")
                 };

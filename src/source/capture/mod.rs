@@ -3,6 +3,9 @@
 //! profile and a `/metrics` scrape, each written atomically under a
 //! timestamped name that is never reused.
 //!
+//! Longer than 700 lines: the capture loop is under 500; the rest is its
+//! tests, which drive it with a fake clock and fetcher.
+//!
 //! The loop is independent of the network, the clock and the signal
 //! handling: it takes a [`Fetch`], a [`Clock`] and a stop flag, and
 //! reports what it does through a callback, so it is tested with fakes in
@@ -11,7 +14,7 @@
 //! ```no_run
 //! use std::sync::atomic::AtomicBool;
 //! use std::time::Duration;
-//! use leakscope::capture::{self, Endpoints, Options, SystemClock, UreqFetcher};
+//! use leakscope::source::capture::{self, Endpoints, Options, SystemClock, UreqFetcher};
 //!
 //! let endpoints = Endpoints::from_url("http://127.0.0.1:6060", false, None)?;
 //! let mut o = Options::new(endpoints, "snapshots".into());
@@ -37,7 +40,7 @@ pub use files::{file_name, format_duration, parse_duration, stem, write_new, Kin
 pub use http::{Endpoints, Fetch, Response, TransportError, UreqFetcher};
 
 use crate::pprof;
-use crate::report::units;
+use crate::units;
 
 /// How failed requests are retried within one tick.
 #[derive(Debug, Clone)]
