@@ -137,12 +137,15 @@ pub fn run(inputs: &Inputs, load: &Load<'_>, rules: &RuleSet, o: &Options) -> Re
             "name"
         }
     };
-    let mut by_name: Vec<PathBuf> = heaps.iter().map(|r| r.path.clone()).collect();
+    // Only file names say an order: stdin, FIFOs and `<(…)` have none.
+    let named = |p: &PathBuf| p.is_file();
+    let mut by_name: Vec<PathBuf> = heaps.iter().map(|r| r.path.clone()).filter(named).collect();
     by_name.sort();
     let ordered_by = by_time(&mut heaps);
     // Names that sort differently from the profiles' own times: a clock
     // going backwards, or snapshots of different processes mixed together.
-    let name_order_differs = ordered_by == "time" && heaps.iter().map(|r| &r.path).zip(&by_name).any(|(a, b)| a != b);
+    let name_order_differs =
+        ordered_by == "time" && heaps.iter().map(|r| &r.path).filter(|p| named(p)).zip(&by_name).any(|(a, b)| a != b);
     by_time(&mut gors);
 
     // Restarts: alloc_space is cumulative for the life of a process, so a
