@@ -206,6 +206,8 @@ pub struct TrendRun<'a> {
     pub judging: &'a Judging,
     /// Exit-code gates.
     pub gates: &'a Gates,
+    /// `--strict`: any unreadable snapshot is an error.
+    pub strict: bool,
 }
 
 impl TrendRun<'_> {
@@ -218,9 +220,13 @@ impl TrendRun<'_> {
             min_growth_ratio: self.judging.min_growth_pct / 100.0,
             limit: self.limit,
             nodecount: self.nodecount,
+            strict: self.strict,
         };
         let format = self.format.report(self.color);
         let doc = crate::trend(self.inputs, &rules, &o, format.needs()).map_err(|e| anyhow!("{e}"))?;
+        for s in &doc.report.skipped {
+            eprintln!("leakscope: warning: skipped {s}");
+        }
         for w in &doc.warnings {
             eprintln!("leakscope: warning: {w}");
         }

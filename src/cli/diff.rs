@@ -70,6 +70,8 @@ pub(crate) fn run(a: DiffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
             color: a.color,
             judging: &a.judging,
             gates: &a.gates,
+            // Inputs named one by one already fail on any unreadable one.
+            strict: false,
         };
         return t.run(out);
     }

@@ -33,6 +33,10 @@ pub struct TrendArgs {
     /// Exit-code gates.
     #[command(flatten)]
     pub gates: Gates,
+    /// Fail (exit 2) on any snapshot that cannot be read, instead of
+    /// skipping it: for CI.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 pub(crate) fn run(a: TrendArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
@@ -44,6 +48,7 @@ pub(crate) fn run(a: TrendArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode>
         color: a.color,
         judging: &a.judging,
         gates: &a.gates,
+        strict: a.strict,
     }
     .run(out)
 }

@@ -38,6 +38,9 @@ pub struct Options {
     pub limit: Option<i64>,
     /// Rows per table (0 = all).
     pub nodecount: usize,
+    /// `--strict`: a snapshot that cannot be read (or is no heap or
+    /// goroutine profile) is an error, not skipped.
+    pub strict: bool,
 }
 
 /// The key that pairs a /metrics scrape with a snapshot: the file name up
@@ -107,9 +110,16 @@ pub fn run(inputs: &Inputs, load: &Load<'_>, rules: &RuleSet, o: &Options) -> Re
                 skipped.push(format!("{}: not a heap or goroutine profile ({})", r.path.display(), r.sample_type.0))
             }
             Err(e) if explicit => return Err(e),
+            Err(e) if o.strict => return Err(format!("{e} (--strict)")),
             Err(e) => skipped.push(e),
         }
     }
+    if o.strict {
+        if let Some(s) = skipped.first() {
+            return Err(format!("{s} (--strict)"));
+        }
+    }
+    let unread = skipped.len();
     let mut scrapes: FxHashMap<String, Scrape> = FxHashMap::default();
     for (f, bytes) in &inputs.scrapes {
         match bytes.as_ref().map_err(|e| e.clone()).and_then(|b| parse_scrape(b)) {
@@ -126,6 +136,17 @@ pub fn run(inputs: &Inputs, load: &Load<'_>, rules: &RuleSet, o: &Options) -> Re
             "a trend needs at least two heap profiles; found {}{}",
             heaps.len(),
             if skipped.is_empty() { String::new() } else { format!(" (skipped: {})", skipped.join("; ")) }
+        ));
+    }
+    // A trend of what is left after many snapshots were lost is a trend of
+    // the wrong thing: refuse rather than judge it.
+    let read = heaps.len() + gors.len();
+    if unread > 0 && (heaps.len() < 3 || unread * 2 > read + unread) {
+        return Err(format!(
+            "{unread} of {} snapshots could not be read (first: {}); judging the {} heap profiles left would mislead: fix or remove the unreadable ones",
+            read + unread,
+            skipped[0],
+            heaps.len()
         ));
     }
     let by_time = |v: &mut Vec<Reduced>| -> &'static str {
@@ -253,6 +274,13 @@ pub fn run(inputs: &Inputs, load: &Load<'_>, rules: &RuleSet, o: &Options) -> Re
     )];
     if let Some(s) = total.slope_per_hour {
         reasons.push(format!("Theil-Sen slope {}/h, Mann-Kendall p = {:.3}", fmt(s as i64), total.mann_kendall_p));
+    }
+    if unread > 0 {
+        reasons.push(format!(
+            "{} of {} snapshots judged: {unread} could not be read and were skipped (listed below)",
+            read,
+            read + unread
+        ));
     }
     if name_order_differs {
         reasons.push(
