@@ -123,12 +123,23 @@ pub fn diff_profiles(
     o: &DiffOptions,
 ) -> Result<DiffDocument, String> {
     let both = format!("{} and {}", names.0, names.1);
+    let processes = diff::restart::compare(&base, &new);
     let (d, t) = diff_judged(base, new, rules, o, &both)?;
-    Ok(document(&d, t, names, rules, o))
+    Ok(document(&d, t, names, rules, o, processes))
 }
 
 /// The options the report model is built with, for sample type `t`.
 pub fn report_options(o: &DiffOptions, names: (&str, &str), t: usize) -> ReportOptions {
+    report_options_with(o, names, t, Default::default())
+}
+
+/// [`report_options`], with what is known of the snapshots' processes.
+fn report_options_with(
+    o: &DiffOptions,
+    names: (&str, &str),
+    t: usize,
+    processes: crate::diff::restart::Processes,
+) -> ReportOptions {
     ReportOptions {
         base_file: names.0.to_string(),
         new_file: names.1.to_string(),
@@ -138,12 +149,20 @@ pub fn report_options(o: &DiffOptions, names: (&str, &str), t: usize) -> ReportO
         min_growth_ratio: o.min_growth_ratio,
         granularity: o.granularity,
         normalized: o.normalize,
+        processes,
     }
 }
 
 /// The report document of a diff, for sample type `t`.
-fn document(d: &Diff, t: usize, names: (&str, &str), rules: &RuleSet, o: &DiffOptions) -> DiffDocument {
-    let report = build(d, rules, &report_options(o, names, t));
+fn document(
+    d: &Diff,
+    t: usize,
+    names: (&str, &str),
+    rules: &RuleSet,
+    o: &DiffOptions,
+    processes: diff::restart::Processes,
+) -> DiffDocument {
+    let report = build(d, rules, &report_options_with(o, names, t, processes));
     let flame = if o.extras.flame { diff::fold::from_diff(d, t) } else { Vec::new() };
     let graph = o.extras.graph.then(|| {
         let title = format!("{} → {} ({})", names.0, names.1, d.types[t].0);

@@ -99,6 +99,10 @@ pub struct Gates {
     /// Exit 1 when the verdict is a leak.
     #[arg(long)]
     pub fail_on_leak: bool,
+    /// Exit 1 when the snapshots come from different processes (a restart
+    /// or an upgrade between them; for a trend, a restart within it).
+    #[arg(long)]
+    pub fail_on_restart: bool,
 }
 
 /// Gates checked against a report's numbers.
@@ -107,6 +111,7 @@ pub struct Checked {
     growth: Option<i64>,
     categories: Vec<(String, Option<i64>)>,
     leak: bool,
+    restart: bool,
 }
 
 /// What a report offers the gates.
@@ -119,6 +124,8 @@ pub struct Outcome<'a> {
     pub min_growth: i64,
     /// The verdict.
     pub leak: bool,
+    /// The snapshots span more than one process.
+    pub restarted: bool,
     /// Growth of a category by name (0 if absent).
     pub category_delta: &'a dyn Fn(&str) -> i64,
 }
@@ -139,7 +146,7 @@ impl Gates {
             }
             categories.push((name.to_string(), size));
         }
-        Ok(Checked { growth: self.fail_on_growth, categories, leak: self.fail_on_leak })
+        Ok(Checked { growth: self.fail_on_growth, categories, leak: self.fail_on_leak, restart: self.fail_on_restart })
     }
 }
 
@@ -169,6 +176,9 @@ impl Checked {
         }
         if self.leak && o.leak {
             failed.push("the verdict is a leak (--fail-on-leak)".to_string());
+        }
+        if self.restart && o.restarted {
+            failed.push("the snapshots come from different processes (--fail-on-restart)".to_string());
         }
         if failed.is_empty() {
             return ExitCode::SUCCESS;
@@ -239,6 +249,7 @@ impl TrendRun<'_> {
             unit: &r.sample_type.unit,
             min_growth: r.min_growth,
             leak: r.verdict.leak,
+            restarted: !r.restarts.is_empty(),
             category_delta: &category_delta,
         }))
     }

@@ -125,6 +125,7 @@ pub(crate) fn run(a: DiffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
         unit: &r.sample_type.unit,
         min_growth: r.thresholds.min_growth,
         leak: r.verdict.leak,
+        restarted: r.restarted,
         category_delta: &category_delta,
     }))
 }
@@ -163,6 +164,7 @@ fn heap_dumps(a: &DiffArgs, inputs: [Input; 2], out: &mut dyn Write) -> anyhow::
         unit: "bytes",
         min_growth: a.judging.min_growth,
         leak: r.grew,
+        restarted: false,
         category_delta: &category_delta,
     }))
 }

@@ -14,6 +14,7 @@
 pub mod dot;
 pub mod fold;
 pub mod report;
+pub mod restart;
 pub mod retention;
 mod stacks;
 

@@ -32,6 +32,8 @@ pub struct Options {
     pub granularity: Granularity,
     /// `--normalize` was given.
     pub normalized: bool,
+    /// Whether the snapshots come from one process ([`super::restart::compare`]).
+    pub processes: super::restart::Processes,
 }
 
 impl Options {
@@ -50,6 +52,7 @@ impl Options {
             min_growth_ratio: 0.1,
             granularity: Granularity::Functions,
             normalized: false,
+            processes: Default::default(),
         }
     }
 }
@@ -335,7 +338,9 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
         o.min_growth_ratio * 100.0
     ));
     let top_ok = top.as_ref().is_some_and(|c| c.delta >= min_growth);
-    let leak = abs_ok && rel_ok && top_ok;
+    // Two processes are no diff: never a leak, and never "no leak" either.
+    let restarted = o.processes.restarted;
+    let leak = abs_ok && rel_ok && top_ok && !restarted;
     let sig_strong =
         signatures.iter().filter(|s| s.delta > 0 && s.delta * 2 >= min_growth.max(1)).max_by_key(|s| s.delta);
     if let Some(c) = &top {
@@ -375,7 +380,9 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
             s.frame
         ));
     }
-    let confidence = if leak && lumpy.is_some() {
+    let confidence = if restarted {
+        "low"
+    } else if leak && lumpy.is_some() {
         "low"
     } else if leak {
         let share = top.as_ref().map_or(0.0, |c| c.share_of_growth);
@@ -393,7 +400,12 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
     } else {
         "medium"
     };
-    let headline = if leak {
+    let headline = if restarted {
+        format!(
+            "CANNOT JUDGE: the process restarted between the snapshots, so the change in {name} ({}) compares two processes, not one process over time",
+            fmt(total_delta)
+        )
+    } else if leak {
         let c = top.as_ref().map_or(UNATTRIBUTED, |c| c.name.as_str());
         let sig = sig_strong.map_or(String::new(), |s| format!("; matches {} (fixed in {})", s.title, s.fixed_in));
         format!(
@@ -406,7 +418,11 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
     } else {
         format!("No leak: {name} did not grow ({})", fmt(total_delta))
     };
-    if !leak {
+    if restarted {
+        let mut first = o.processes.evidence.clone();
+        first.append(&mut reasons);
+        reasons = first;
+    } else if !leak {
         if !abs_ok {
             reasons.push(format!("growth is below the absolute threshold {}", fmt(min_growth)));
         }
@@ -423,7 +439,17 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
         }
     }
     let mut next_steps = Vec::new();
-    for s in &signatures {
+    if restarted {
+        next_steps.push(
+            "Compare snapshots of one process: take a new BASE from the restarted process once it has warmed up and diff a later snapshot against it, or run `leakscope trend` over every snapshot, which splits the series at restarts and judges the last process."
+                .to_string(),
+        );
+        next_steps.push(
+            "If the old process was OOM-killed, its last snapshot before the kill is the best evidence of the leak: diff it against that process's first snapshot."
+                .to_string(),
+        );
+    }
+    for s in signatures.iter().filter(|_| !restarted) {
         if s.delta > 0 {
             next_steps.push(format!("{}: {} (affected: {}; fixed in {})", s.id, s.advice, s.affected, s.fixed_in));
         }
@@ -443,10 +469,19 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
         );
     }
 
+    let warnings = o
+        .processes
+        .programs
+        .iter()
+        .map(|(b, n)| format!("BASE and NEW come from different programs: BASE {b}, NEW {n}"))
+        .collect();
     DiffReport {
         schema: SCHEMA,
+        schema_minor: SCHEMA_MINOR,
         base: SnapshotInfo { file: o.base_file.clone(), time_nanos: d.base_time, total: base_total },
         new: SnapshotInfo { file: o.new_file.clone(), time_nanos: d.new_time, total: d.new_totals[t] },
+        restarted,
+        warnings,
         sample_type: SampleType { name, unit },
         granularity: o.granularity,
         normalized: o.normalized,

@@ -13,6 +13,10 @@ use crate::profile::Granularity;
 /// JSON schema name and version of [`DiffReport`].
 pub const SCHEMA: &str = "leakscope.diff/v1";
 
+/// Minor version of [`SCHEMA`]: fields added without breaking readers of
+/// earlier minors. 1 added `restarted` and `warnings`.
+pub const SCHEMA_MINOR: u32 = 1;
+
 /// Thresholds of the verdict (see README, "Verdict").
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Thresholds {
@@ -168,10 +172,18 @@ pub struct Hint {
 pub struct DiffReport {
     /// Always [`SCHEMA`].
     pub schema: &'static str,
+    /// Always [`SCHEMA_MINOR`].
+    pub schema_minor: u32,
     /// The earlier snapshot.
     pub base: SnapshotInfo,
     /// The later snapshot.
     pub new: SnapshotInfo,
+    /// The snapshots come from different processes (a restart, an
+    /// upgrade): the diff cannot judge a leak, and the verdict says so.
+    pub restarted: bool,
+    /// Caveats about the inputs, one sentence each (e.g. the two profiles
+    /// come from different programs).
+    pub warnings: Vec<String>,
     /// Reported sample type.
     pub sample_type: SampleType,
     /// Function-table granularity.

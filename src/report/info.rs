@@ -36,6 +36,22 @@ struct InfoJson<'a> {
     /// The heap profile beside MemStats, when both are present.
     #[serde(skip_serializing_if = "Option::is_none")]
     reconciliation: Option<Reconciliation>,
+    /// The main binary (the first mapping), when the profile names it: what
+    /// to compare to tell whether two profiles come from one program.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    program: Option<Program<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct Program<'a> {
+    file: &'a str,
+    build_id: &'a str,
+}
+
+fn program(p: &Profile) -> Option<Program<'_>> {
+    let m = p.mappings.first()?;
+    let (file, build_id) = (p.str(m.filename), p.str(m.build_id));
+    (!file.is_empty() || !build_id.is_empty()).then_some(Program { file, build_id })
 }
 
 /// `runtime.MemStats` under Go's field names; absent fields are omitted.
@@ -243,6 +259,7 @@ pub fn profile(p: &Profile, file: &str, json: bool, out: &mut dyn Write) -> io::
             keep_frames: p.str(p.keep_frames),
             doc_url: p.str(p.doc_url),
             memstats: p.memstats.as_ref().map(MemStatsJson::new),
+            program: program(p),
             reconciliation: p
                 .memstats
                 .as_ref()
@@ -255,6 +272,10 @@ pub fn profile(p: &Profile, file: &str, json: bool, out: &mut dyn Write) -> io::
         writeln!(out, "File:         {}", file)?;
         let kind = if p.is_heap() { "Go heap profile" } else { "profile" };
         writeln!(out, "Kind:         {kind}")?;
+        if let Some(pr) = program(p) {
+            let id = if pr.build_id.is_empty() { String::new() } else { format!(" (build ID {})", pr.build_id) };
+            writeln!(out, "Program:      {}{id}", pr.file)?;
+        }
         if p.time_nanos != 0 {
             writeln!(out, "Time:         {}", units::utc(p.time_nanos))?;
         }

@@ -42,9 +42,12 @@ pub fn text(r: &DiffReport, st: Style, out: &mut dyn Write) -> io::Result<()> {
     if r.normalized {
         writeln!(out, "  {}", st.dim("NEW normalized to BASE's total (--normalize)"))?;
     }
+    for w in &r.warnings {
+        writeln!(out, "  {} {w}", st.red("warning:"))?;
+    }
     writeln!(out)?;
 
-    let head = if r.verdict.leak { st.red(&r.verdict.headline) } else { st.green(&r.verdict.headline) };
+    let head = if r.verdict.leak || r.restarted { st.red(&r.verdict.headline) } else { st.green(&r.verdict.headline) };
     writeln!(out, "{}", head)?;
     for reason in &r.verdict.reasons {
         writeln!(out, "  - {reason}")?;
@@ -190,6 +193,9 @@ pub fn markdown(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
     let u = r.sample_type.unit.as_str();
     writeln!(out, "## Leak report: `{}` → `{}` ({})\n", r.base.file, r.new.file, r.sample_type.name)?;
     writeln!(out, "**{}**\n", r.verdict.headline)?;
+    for w in &r.warnings {
+        writeln!(out, "> **Warning:** {w}\n")?;
+    }
     for reason in &r.verdict.reasons {
         writeln!(out, "- {reason}")?;
     }

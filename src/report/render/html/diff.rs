@@ -37,8 +37,16 @@ pub fn diff(r: &DiffReport, folded: &[Folded], out: &mut dyn Write) -> io::Resul
         if r.normalized { "; NEW normalized to BASE's total" } else { "" }
     )?;
 
+    for w in &r.warnings {
+        writeln!(out, r#"<p class="meta"><strong>Warning:</strong> {}</p>"#, esc(w))?;
+    }
     writeln!(out, "<h2>Verdict</h2>")?;
-    verdict(out, r.verdict.leak, r.verdict.confidence, &r.verdict.headline, &r.verdict.reasons, &r.next_steps)?;
+    let judged = match (r.restarted, r.verdict.leak) {
+        (true, _) => Judged::CannotJudge,
+        (false, true) => Judged::Leak,
+        (false, false) => Judged::NoLeak,
+    };
+    verdict(out, judged, r.verdict.confidence, &r.verdict.headline, &r.verdict.reasons, &r.next_steps)?;
 
     writeln!(out, r#"<section id="categories"><h2>Categories</h2>"#)?;
     writeln!(out, r#"<table class="sortable" id="t-categories">"#)?;

@@ -194,20 +194,31 @@ pub(crate) fn foot(out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "</html>")
 }
 
+/// What a verdict says: a leak, no leak, or nothing (two processes).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Judged {
+    Leak,
+    NoLeak,
+    CannotJudge,
+}
+
 fn verdict(
     out: &mut dyn Write,
-    leak: bool,
+    judged: Judged,
     confidence: &str,
     headline: &str,
     reasons: &[String],
     next_steps: &[String],
 ) -> io::Result<()> {
-    writeln!(out, r#"<section id="verdict" class="verdict{}">"#, if leak { " leak" } else { "" })?;
+    let (class, badge, text) = match judged {
+        Judged::Leak => (" leak", "leak", "leak suspected"),
+        Judged::NoLeak => ("", "ok", "no leak"),
+        Judged::CannotJudge => (" leak", "leak", "cannot judge: process restarted"),
+    };
+    writeln!(out, r#"<section id="verdict" class="verdict{class}">"#)?;
     writeln!(
         out,
-        r#"<span class="badge {}">{}</span> <span class="badge">{} confidence</span>"#,
-        if leak { "leak" } else { "ok" },
-        if leak { "leak suspected" } else { "no leak" },
+        r#"<span class="badge {badge}">{text}</span> <span class="badge">{} confidence</span>"#,
         esc(confidence)
     )?;
     writeln!(out, r#"<p class="headline">{}</p>"#, esc(headline))?;

@@ -50,7 +50,14 @@ pub fn trend(r: &TrendReport, first_last: Option<TrendDiff<'_>>, out: &mut dyn W
         esc(&signed(r.total_delta, u))
     )?;
     writeln!(out, "<h2>Verdict</h2>")?;
-    verdict(out, r.verdict.leak, r.verdict.confidence, &r.verdict.headline, &r.verdict.reasons, &r.next_steps)?;
+    verdict(
+        out,
+        if r.verdict.leak { Judged::Leak } else { Judged::NoLeak },
+        r.verdict.confidence,
+        &r.verdict.headline,
+        &r.verdict.reasons,
+        &r.next_steps,
+    )?;
 
     // Charts: the total, then one per category.
     let (x_start, x_end) = match r.interval_seconds {
