@@ -380,9 +380,8 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
             s.frame
         ));
     }
-    let confidence = if restarted {
-        "low"
-    } else if leak && lumpy.is_some() {
+    // Across a restart the diff judges nothing: confidence in it is low.
+    let confidence = if restarted || (leak && lumpy.is_some()) {
         "low"
     } else if leak {
         let share = top.as_ref().map_or(0.0, |c| c.share_of_growth);
