@@ -176,10 +176,7 @@ impl<'d> Analysis<'d> {
             .zip(&g_infos)
             .map(|(g, infos)| {
                 let frames = &dump.frames[g.first_frame as usize..(g.first_frame + g.num_frames) as usize];
-                let outside = |f: &&super::parse::Frame| {
-                    let n = dump.str(f.func);
-                    !n.starts_with("runtime.") && !n.starts_with("internal/runtime/")
-                };
+                let outside = |f: &&super::parse::Frame| !super::is_runtime_function(dump.str(f.func));
                 match frames.iter().position(|f| outside(&f)) {
                     Some(i) => i as u32,
                     None => not_plumbing(infos),

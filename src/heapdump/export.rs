@@ -1,7 +1,9 @@
 //! A heap dump's retention by allocation site, as a pprof profile.
 //!
 //! One sample per memprof bucket with live objects, whose stack is the
-//! bucket's stack (innermost first, as pprof wants), with three values:
+//! bucket's stack (innermost first, as pprof wants) without the runtime's
+//! allocation frames, as Go's heap profiles show it ([`shown_frames`]),
+//! with three values:
 //! - `objects`/count: reachable sampled objects;
 //! - `inuse_space`/bytes: their bytes (a partition of the reachable heap:
 //!   objects with no allocation sample are one extra sample under the
@@ -16,6 +18,7 @@
 use rustc_hash::FxHashMap;
 
 use super::analysis::Analysis;
+use super::parse::{HeapDump, SiteFrame};
 use crate::pprof::proto;
 
 /// A frame to write: function, file, line, and its key in the dump's string ids.
@@ -23,6 +26,20 @@ type Frame = (String, String, u64, (u32, u32, u64));
 
 /// The marker frame for objects without an allocation sample.
 pub const UNSAMPLED: &str = "[no allocation sample]";
+
+/// The frames of an allocation stack (innermost first) that Go's own heap
+/// profiles show: runtime/pprof (`writeHeapProto` in `protomem.go`) hides
+/// the leading frames of the runtime (`runtime.mallocgc`,
+/// `runtime.newobject`, `runtime.makeslice`, `runtime.growslice`, map
+/// internals, …) so that the leaf is the function that allocated, and keeps
+/// a stack that is all runtime (`runtime.malg` under `runtime.newproc1`) as
+/// it is.
+pub fn shown_frames<'f>(d: &HeapDump, frames: &'f [SiteFrame]) -> &'f [SiteFrame] {
+    match frames.iter().position(|f| !super::is_runtime_function(d.str(f.func))) {
+        Some(i) => &frames[i..],
+        None => frames,
+    }
+}
 
 /// Builds the profile.
 pub fn profile(a: &Analysis<'_>) -> proto::Profile {
@@ -60,7 +77,7 @@ pub fn profile(a: &Analysis<'_>) -> proto::Profile {
             continue;
         }
         let frames: Vec<Frame> = if b < nb {
-            d.bucket_frames(&d.buckets[b])
+            shown_frames(d, d.bucket_frames(&d.buckets[b]))
                 .iter()
                 .map(|f| (d.str(f.func).to_string(), d.str(f.file).to_string(), f.line, (f.func, f.file, f.line)))
                 .collect()

@@ -70,9 +70,13 @@ Output schema (all sizes in bytes, addresses as lowercase "0x..." strings):
             funcname set for frames only; retained desc, then key
   "top_objects": [{"addr", "size", "retained"}]        reachable objects,
             retained desc, then addr; at most --top
-  "sites": [{"bucket", "stack", "objects", "shallow", "retained"}]
-            stack = function names innermost first; retained desc, then
-            bucket address
+  "sites": [{"bucket", "stack", "pprof_stack", "objects", "shallow",
+             "retained"}]
+            stack = function names innermost first; pprof_stack = the
+            frames Go's own heap profiles show for it (runtime/pprof's
+            writeHeapProto: leading frames whose function starts with
+            "runtime." or "internal/runtime/" dropped, unless all do);
+            retained desc, then bucket address
   "samples": {"records", "resolved", "interior", "unresolved",
               "duplicate_objects"}
   "anomalies": {"field_out_of_range": int}
@@ -383,6 +387,19 @@ def group_retained(idom, rpo, retained, group):
     return out
 
 
+def pprof_stack(stack):
+    """The frames runtime/pprof writes for an allocation stack (innermost
+    first): it hides the leading runtime frames (mallocgc, newobject,
+    makeslice, map internals...) so that the leaf is the allocating
+    function, and keeps a stack that is all runtime as it is."""
+    def runtime(fn):
+        return fn.startswith("runtime.") or fn.startswith("internal/runtime/")
+    i = 0
+    while i < len(stack) and runtime(stack[i]):
+        i += 1
+    return list(stack) if i == len(stack) else list(stack[i:])
+
+
 # --------------------------------------------------------------------------
 # Building the graph and the report
 
@@ -547,6 +564,7 @@ def analyze(d, name, top, internals=None):
     sites = []
     for b in site_objs:
         sites.append({"bucket": "0x%x" % b, "stack": buckets.get(b, []),
+                      "pprof_stack": pprof_stack(buckets.get(b, [])),
                       "objects": site_objs[b], "shallow": site_shallow[b],
                       "retained": gret.get(b, 0), "_b": b})
     sites.sort(key=lambda s: (-s["retained"], s["_b"]))
@@ -747,10 +765,18 @@ def selftest(paths=()):
     assert roots["goroutine 7"]["retained"] == 16 + 16 + 64, roots
     sites = {s["bucket"]: s for s in out["sites"]}
     assert sites["0xb1"] == {"bucket": "0xb1", "stack": ["main.alloc", "main.main"],
+                             "pprof_stack": ["main.alloc", "main.main"],
                              "objects": 2, "shallow": 32 + 24, "retained": 48 + 24}, sites
     assert sites["0xb2"]["objects"] == 1 and sites["0xb2"]["retained"] == 32
     assert out["samples"] == {"records": 4, "resolved": 4, "interior": 1,
                               "unresolved": 0, "duplicate_objects": 1}, out["samples"]
+
+    assert pprof_stack(["runtime.mallocgc", "runtime.newobject", "main.f", "runtime.main"]) == \
+        ["main.f", "runtime.main"]
+    assert pprof_stack(["runtime.mallocgc", "internal/runtime/maps.newarray", "main.put"]) == ["main.put"]
+    assert pprof_stack(["runtime.mallocgc", "runtime.malg", "runtime.systemstack"]) == \
+        ["runtime.mallocgc", "runtime.malg", "runtime.systemstack"]
+    assert pprof_stack([]) == []
 
     # 3. Errors: bad header, missing EOF, bytes after EOF.
     for bad in (b"go1.6 heap dump\n\x00", bytes(w.buf[:-1]), bytes(w.buf) + b"\x00"):
