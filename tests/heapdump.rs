@@ -327,8 +327,46 @@ fn exported_profile_opens_in_go_tool_pprof_with_our_numbers() {
         };
         assert_eq!(got(0), by_stack("objects"), "{s}: objects per allocation stack");
         assert_eq!(got(1), by_stack("shallow"), "{s}: inuse_space per allocation stack");
-        // Each site's retained_space equals the oracle's group retained for that stack.
-        assert_eq!(got(2), by_stack("retained"), "{s}: retained_space per allocation stack");
+        // retained_space counts each reachable byte once, in the site of its
+        // nearest dominator-tree ancestor-or-self with an allocation sample
+        // (the oracle's attributed), the rest under [no allocation sample];
+        // so it totals the reachable heap, as inuse_space does.
+        assert_eq!(got(2), by_stack("attributed"), "{s}: retained_space per allocation stack");
+        let unsampled: Vec<&Vec<i64>> =
+            stacks.iter().filter(|(st, _)| st == &[heapdump::export::UNSAMPLED]).map(|(_, v)| v).collect();
+        assert!(unsampled.len() <= 1, "{s}: {unsampled:?}");
+        let unattributed = unsampled.first().map_or(0, |v| v[2]);
+        assert_eq!(unattributed, oracle["unattributed"].as_i64().unwrap(), "{s}: unattributed bytes");
+        assert_eq!(total(2), oracle["reachable"]["bytes"].as_i64().unwrap(), "{s}: retained_space total");
+    }
+}
+
+/// `leakscope top DUMP` is `go tool pprof -top` of the dump's export, for
+/// every sample type, and no byte total passes the reachable heap.
+#[test]
+fn top_of_a_dump_is_pprof_of_its_export_within_the_heap() {
+    let Some(go) = common::go() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    for path in dumps() {
+        let p = path.to_str().unwrap();
+        let out = dir.path().join("export.pb.gz");
+        let heap = common::leakscope_json(&["heap", p, "--format", "json", "--output-pprof", out.to_str().unwrap()]);
+        // (parity_with_the_independent_reader checks it against the oracle's)
+        let reachable = heap["summary"]["reachable"]["bytes"].as_i64().unwrap();
+        let raw = common::pprof_raw(&go, &out, None);
+        for (t, (ty, unit)) in raw.sample_types.iter().enumerate() {
+            let (total, want) = common::expected_top(&raw, t, "functions");
+            let mut args = vec!["top", p, "--format", "json", "--nodecount", "0"];
+            if ty != "retained_space" {
+                args.extend(["--sample-type", ty]);
+            }
+            let doc = common::leakscope_json(&args);
+            assert_eq!(doc["total"].as_i64(), Some(total), "{p} {ty}: total");
+            assert_eq!(common::json_rows(&doc), want, "{p} {ty}: rows");
+            if unit == "bytes" {
+                assert!(total <= reachable, "{p} {ty}: {total} bytes on a {reachable}-byte reachable heap");
+            }
+        }
     }
 }
 
@@ -358,19 +396,14 @@ fn top_of_a_dump_puts_flat_in_the_allocating_function() {
             }
             let path = common::root().join(format!("testdata/heapdumps/{s}/{}", dump["file"].as_str().unwrap()));
             let p = path.to_str().unwrap();
-            let top = common::leakscope_json(&[
-                "top",
-                p,
-                "--format",
-                "json",
-                "--nodecount",
-                "0",
-                "--sample-type",
-                "inuse_space",
-            ]);
-            let rows = common::json_rows(&top);
-            let first = rows.iter().max_by_key(|r| (r.1, std::cmp::Reverse(r.0.clone()))).unwrap();
-            assert_eq!(first.0, leak["alloc_site"].as_str().unwrap(), "{s} {p}: top flat {first:?}");
+            // The default sample type (retained_space), then inuse_space.
+            for extra in [&[][..], &["--sample-type", "inuse_space"]] {
+                let mut args = vec!["top", p, "--format", "json", "--nodecount", "0"];
+                args.extend(extra);
+                let rows = common::json_rows(&common::leakscope_json(&args));
+                let first = rows.iter().max_by_key(|r| (r.1, std::cmp::Reverse(r.0.clone()))).unwrap();
+                assert_eq!(first.0, leak["alloc_site"].as_str().unwrap(), "{s} {p} {extra:?}: top flat {first:?}");
+            }
         }
     }
 }
