@@ -384,7 +384,8 @@ fn raw_stacks(raw: &common::RawProfile) -> Vec<(Vec<String>, Vec<i64>)> {
 /// `leakscope top DUMP` puts the flat bytes in the function that
 /// allocated them, as `go tool pprof -top` does on a Go heap profile, not
 /// in `runtime.mallocgc`: the leak's allocating function (from the
-/// generator's expected.json) has the most flat inuse_space.
+/// generator's expected.json) has the most flat, in the default
+/// retained_space and in inuse_space.
 #[test]
 fn top_of_a_dump_puts_flat_in_the_allocating_function() {
     for s in SCENARIOS {
