@@ -75,5 +75,8 @@ pub fn analyse(dump: &HeapDump) {
     render::diff_text(&d, Style { color: false }, &mut out).expect("diff text");
     render::diff_json(&d, &mut out).expect("diff json");
     let p = leakscope::heap::export::profile(&a);
-    let _ = p;
+    // inuse_space and retained_space both partition the reachable heap.
+    let total = |t: usize| p.sample.iter().map(|s| s.value[t]).sum::<i64>();
+    assert_eq!(total(1) as u64, a.totals().1.bytes, "inuse_space totals the reachable heap");
+    assert_eq!(total(2), total(1), "retained_space totals the reachable heap");
 }

@@ -18,6 +18,13 @@ pub trait GlobalNames {
     fn global(&self, addr: u64) -> Option<(&str, u64)>;
 }
 
+/// Whether `name` is a function of the Go runtime (package `runtime` or
+/// `internal/runtime/...`), as runtime/pprof decides which leading frames
+/// of an allocation stack to hide.
+pub fn is_runtime_function(name: &str) -> bool {
+    name.starts_with("runtime.") || name.starts_with("internal/runtime/")
+}
+
 /// Whether `data` (raw or gzip) is a heap dump.
 pub fn is_heap_dump(data: &[u8]) -> bool {
     if data.starts_with(parse::HEADER) {
