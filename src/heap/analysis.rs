@@ -169,7 +169,8 @@ impl<'d> Analysis<'d> {
             .zip(&g_infos)
             .map(|(g, infos)| {
                 let frames = &dump.frames[g.first_frame as usize..(g.first_frame + g.num_frames) as usize];
-                let outside = |f: &&crate::heapdump::parse::Frame| !crate::heapdump::is_runtime_function(dump.str(f.func));
+                let outside =
+                    |f: &&crate::heapdump::parse::Frame| !crate::heapdump::is_runtime_function(dump.str(f.func));
                 match frames.iter().position(|f| outside(&f)) {
                     Some(i) => i as u32,
                     None => not_plumbing(infos),
