@@ -262,7 +262,7 @@ fn restart_between_snapshots_is_not_read_as_no_leak() {
     let (b, n) = (base.to_str().unwrap(), new.to_str().unwrap());
     let doc = leakscope_json(&["diff", "--format", "json", b, n]);
     assert_eq!(doc["restarted"], true, "{}", doc["verdict"]);
-    assert_eq!(doc["schema_minor"], 1);
+    assert!(doc["schema_minor"].as_u64().unwrap() >= 1);
     assert_eq!(doc["verdict"]["leak"], false);
     let headline = doc["verdict"]["headline"].as_str().unwrap();
     assert!(!headline.to_lowercase().contains("no leak"), "{headline}");

@@ -14,7 +14,7 @@ use leakscope::attribute::{FrameClass, RuleSet};
 fn names_in(files: &[std::path::PathBuf]) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     for f in files {
-        let p = leakscope::source::read_profile(&f).unwrap();
+        let p = leakscope::source::read_profile(f).unwrap();
         for func in &p.functions {
             names.insert(p.str(func.name).to_string());
         }

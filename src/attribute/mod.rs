@@ -68,6 +68,12 @@ pub struct SignatureRule {
     pub references: Vec<String>,
     /// Every regex must match at least one frame of the stack.
     pub all: Vec<String>,
+    /// Version evidence: a frame anywhere in the profile matching one of
+    /// these proves the program is outside the affected versions (e.g. a
+    /// symbol that exists only in later releases), and the signature is
+    /// ruled out.
+    #[serde(default)]
+    pub ruled_out_by: Vec<String>,
 }
 
 /// A rules file: the built-in pack or a user's additions.
@@ -302,6 +308,9 @@ impl RuleSet {
             }
             if s.all.is_empty() {
                 return Err(format!("signature {} has no patterns", s.id));
+            }
+            for p in &s.ruled_out_by {
+                regex::Regex::new(p).map_err(|e| format!("signature {}: ruled_out_by {p:?}: {e}", s.id))?;
             }
             let mut mask = 0u128;
             for p in &s.all {

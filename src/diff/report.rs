@@ -73,6 +73,17 @@ fn advice(category: &str) -> &'static str {
     }
 }
 
+/// The first frame that matches one of a signature's `ruled_out_by`
+/// patterns (patterns that do not compile rule nothing out; the rules
+/// loader has already reported them).
+fn ruled_out(patterns: &[String], frames: &[String]) -> Option<String> {
+    let set = regex::RegexSet::new(patterns).ok()?;
+    if set.is_empty() {
+        return None;
+    }
+    frames.iter().find(|f| set.is_match(f)).cloned()
+}
+
 /// The matching object-count type for a space type.
 fn objects_type(d: &Diff, t: usize) -> Option<usize> {
     let name = &d.types[t].0;
@@ -221,7 +232,7 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
     let sites: Vec<Site> = grow.into_iter().map(|r| with_stack(r, true)).collect();
     let shrank: Vec<Site> = site_rows.into_iter().map(|r| with_stack(r, false)).collect();
 
-    let signatures: Vec<SignatureHit> = sig_acc
+    let mut signatures: Vec<SignatureHit> = sig_acc
         .iter()
         .enumerate()
         .filter(|(_, a)| a.2)
@@ -238,6 +249,8 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
                 base: a.0,
                 new: a.1,
                 delta: a.1 - a.0,
+                growing: false,
+                ruled_out_by: ruled_out(&s.ruled_out_by, &d.frames),
             }
         })
         .collect();
@@ -341,8 +354,13 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
     // Two processes are no diff: never a leak, and never "no leak" either.
     let restarted = o.processes.restarted;
     let leak = abs_ok && rel_ok && top_ok && !restarted;
-    let sig_strong =
-        signatures.iter().filter(|s| s.delta > 0 && s.delta * 2 >= min_growth.max(1)).max_by_key(|s| s.delta);
+    // A signature counts only when its own growth passes the noise floor
+    // and nothing rules it out: one sampled allocation of a known leak's
+    // frames in a flat process is no reason to upgrade.
+    for s in &mut signatures {
+        s.growing = s.ruled_out_by.is_none() && s.delta >= min_growth.max(1);
+    }
+    let sig_strong = signatures.iter().filter(|s| s.growing).max_by_key(|s| s.delta);
     if let Some(c) = &top {
         reasons.push(format!("{:.0}% of the growth is in {} (+{})", c.share_of_growth * 100.0, c.name, fmt(c.delta)));
     }
@@ -449,7 +467,7 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
         );
     }
     for s in signatures.iter().filter(|_| !restarted) {
-        if s.delta > 0 {
+        if s.growing {
             next_steps.push(format!("{}: {} (affected: {}; fixed in {})", s.id, s.advice, s.affected, s.fixed_in));
         }
     }

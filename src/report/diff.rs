@@ -14,8 +14,9 @@ use crate::profile::Granularity;
 pub const SCHEMA: &str = "leakscope.diff/v1";
 
 /// Minor version of [`SCHEMA`]: fields added without breaking readers of
-/// earlier minors. 1 added `restarted` and `warnings`.
-pub const SCHEMA_MINOR: u32 = 1;
+/// earlier minors. 1 added `restarted` and `warnings`; 2 added
+/// `signatures[].growing` and `signatures[].ruled_out_by`.
+pub const SCHEMA_MINOR: u32 = 2;
 
 /// Thresholds of the verdict (see README, "Verdict").
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -94,6 +95,24 @@ pub struct SignatureHit {
     pub new: i64,
     /// NEW − BASE.
     pub delta: i64,
+    /// Its own growth passes the verdict's noise floor
+    /// (`thresholds.min_growth`) and it is not ruled out: only then is it
+    /// advised on. Otherwise it is "present, not growing".
+    pub growing: bool,
+    /// The frame whose presence proves the program is outside the affected
+    /// versions, when one was found.
+    pub ruled_out_by: Option<String>,
+}
+
+impl SignatureHit {
+    /// Why it is not advised on, for the renderers: `None` when it grows.
+    pub fn caveat(&self) -> Option<String> {
+        match (&self.ruled_out_by, self.growing) {
+            (Some(f), _) => Some(format!("ruled out: {f} exists only outside the affected versions")),
+            (None, false) => Some("present, not growing".to_string()),
+            (None, true) => None,
+        }
+    }
 }
 
 /// A growing (or shrinking) site: memory grouped by category and the frame

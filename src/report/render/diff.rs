@@ -103,10 +103,12 @@ pub fn text(r: &DiffReport, st: Style, out: &mut dyn Write) -> io::Result<()> {
     if !r.signatures.is_empty() {
         writeln!(out, "\n{}", st.bold("Known leak signatures"))?;
         for s in &r.signatures {
-            let state = if s.delta > 0 { String::new() } else { "  (present, not growing)".to_string() };
+            let state = s.caveat().map_or(String::new(), |c| format!("  ({c})"));
             writeln!(out, "  {}  {}  [{}]{}", st.delta(s.delta, u), s.title, s.id, st.dim(&state))?;
             writeln!(out, "      affected: {}; fixed in: {}", s.affected, s.fixed_in)?;
-            writeln!(out, "      {}", s.advice)?;
+            if s.growing {
+                writeln!(out, "      {}", s.advice)?;
+            }
         }
     }
 
@@ -231,7 +233,7 @@ pub fn markdown(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
                 s.title,
                 s.affected,
                 s.fixed_in,
-                s.advice,
+                s.caveat().map_or(s.advice.clone(), |c| format!("*{}.*", c[..1].to_uppercase() + &c[1..])),
                 s.references.join(", ")
             )?;
         }

@@ -91,10 +91,10 @@ pub fn diff(r: &DiffReport, folded: &[Folded], out: &mut dyn Write) -> io::Resul
                 delta_td(s.delta, u),
                 esc(&s.title),
                 esc(&s.id),
-                if s.delta > 0 { "" } else { " (present, not growing)" },
+                s.caveat().map_or(String::new(), |c| format!(" ({})", esc(&c))),
                 esc(&s.affected),
                 esc(&s.fixed_in),
-                esc(&s.advice),
+                if s.growing { esc(&s.advice) } else { String::from("—") },
                 if s.references.is_empty() { String::new() } else { format!(" ({})", esc(&s.references.join(", "))) }
             )?;
         }
