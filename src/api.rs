@@ -122,6 +122,11 @@ pub fn diff_profiles(
     rules: &RuleSet,
     o: &DiffOptions,
 ) -> Result<DiffDocument, String> {
+    for (p, n) in [(&base, names.0), (&new, names.1)] {
+        if let Some(kind) = p.non_memory_kind() {
+            return Err(format!("{n}: this is {kind}: diff judges heap profiles and goroutine profiles"));
+        }
+    }
     let both = format!("{} and {}", names.0, names.1);
     let processes = diff::restart::compare(&base, &new);
     let (d, t) = diff_judged(base, new, rules, o, &both)?;

@@ -362,6 +362,27 @@ impl Profile {
         self.sample_type_index("inuse_space").is_some()
     }
 
+    /// What kind of profile this is, when it is neither a heap profile nor a
+    /// goroutine profile (whose memory and counts can leak): "a CPU
+    /// profile", "a mutex or block profile", or its sample types.
+    pub fn non_memory_kind(&self) -> Option<String> {
+        const LEAKY: [&str; 7] =
+            ["inuse_space", "inuse_objects", "alloc_space", "alloc_objects", "space", "objects", "goroutine"];
+        let names: Vec<&str> = (0..self.sample_types.len()).map(|i| self.sample_type_name(i)).collect();
+        if names.iter().any(|n| LEAKY.contains(n)) {
+            return None;
+        }
+        Some(if names.contains(&"cpu") {
+            "a CPU profile".to_string()
+        } else if names.contains(&"contentions") || names.contains(&"delay") {
+            "a mutex or block profile".to_string()
+        } else if names.is_empty() {
+            "a profile with no sample types".to_string()
+        } else {
+            format!("a profile of {}", names.join(", "))
+        })
+    }
+
     /// Sum of absolute sample values per sample type, as pprof computes a
     /// report's total.
     pub fn totals(&self) -> Vec<i64> {

@@ -30,7 +30,9 @@ pub enum DiffFormat {
     Text,
     /// For a postmortem document.
     Markdown,
-    /// For scripts: schema leakscope.diff/v1 (see README).
+    /// For scripts (see README): schema leakscope.diff/v1 from diff,
+    /// leakscope.trend/v1 from trend (and diff of 3+ snapshots),
+    /// leakscope.heapdiff/v1 from diff of two heap dumps.
     Json,
     /// One self-contained HTML page: verdict, tables, charts, stacks and a
     /// differential flame graph (no network needed to open it).

@@ -1,7 +1,7 @@
 //! `leakscope flamegraph FILE [--base BASE] -o out.svg`: a flame graph of
 //! one profile, or a differential one of the change from BASE to FILE.
 
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -38,6 +38,10 @@ pub struct FlamegraphArgs {
 }
 
 pub(crate) fn run(a: FlamegraphArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    // An SVG is no use on a terminal, as gzip refuses to write there.
+    if a.output.as_os_str() == "-" && std::io::stdout().is_terminal() {
+        bail!("refusing to write an SVG to the terminal: give -o FILE.svg, or redirect standard output (> graph.svg)");
+    }
     let (folded, style, differential) = match &a.base {
         Some(base) => {
             if base.as_os_str() == "-" && a.file.as_os_str() == "-" {

@@ -27,11 +27,14 @@ pub use trend::TrendArgs;
 
 /// leakscope: find memory leaks in Go services from heap profiles.
 #[derive(Debug, Parser)]
-#[command(name = "leakscope", version, about, long_about = None, disable_help_subcommand = true)]
+#[command(name = "leakscope", version, about, long_about = None, disable_help_flag = true)]
 pub struct Cli {
     /// The subcommand.
     #[command(subcommand)]
     pub command: Command,
+    /// Print help (`-h` and `--help` print the same, on every subcommand).
+    #[arg(short = 'h', long = "help", action = clap::ArgAction::HelpLong, global = true)]
+    help: Option<bool>,
 }
 
 /// Subcommands.

@@ -16,7 +16,11 @@ use crate::source::Input;
 /// Arguments of `leakscope top`.
 #[derive(Debug, Args)]
 pub struct TopArgs {
-    /// Profile to read (gzip or raw protobuf); `-` reads standard input.
+    /// Profile to read; `-` reads standard input. Any of: pprof protobuf
+    /// (raw or gzip: heap, allocs, goroutine, CPU, any profile); legacy text
+    /// (heap and goroutine ?debug=1, goroutine ?debug=2, plain or gzip); a
+    /// Go heap dump (runtime/debug.WriteHeapDump, raw or gzip), read as
+    /// retained size by allocation site.
     pub file: PathBuf,
     /// Sample type to report, e.g. inuse_space, alloc_objects.
     /// Default: the profile's default_sample_type, else inuse_space, else the last type.

@@ -21,7 +21,7 @@ pub struct TrendArgs {
     /// Rows per table; 0 shows all.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub nodecount: usize,
-    /// Output format.
+    /// Output format; JSON is schema leakscope.trend/v1.
     #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
     pub format: DiffFormat,
     /// Colour for text output.

@@ -341,10 +341,15 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
     let mut reasons = Vec::new();
     let abs_ok = total_delta >= min_growth.max(1);
     let rel_ok = total_delta as f64 >= o.min_growth_ratio * base_total as f64;
+    // A negative change is said as shrinking, never as "grew by -X".
+    let change = if total_delta < 0 {
+        format!("shrank by {}", fmt(total_delta.saturating_neg()))
+    } else {
+        format!("grew by {}", fmt(total_delta))
+    };
     reasons.push(format!(
-        "{} grew by {} ({}{}), threshold {} and {:.0}% of the base",
+        "{} {change} ({}{}), threshold {} and {:.0}% of the base",
         name,
-        fmt(total_delta),
         if base_total > 0 { format!("{:+.1}%", ratio * 100.0) } else { "from zero".to_string() },
         delta_per_hour.map_or(String::new(), |r| format!(", {}/h", fmt(r as i64))),
         fmt(min_growth),
@@ -362,7 +367,21 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
     }
     let sig_strong = signatures.iter().filter(|s| s.growing).max_by_key(|s| s.delta);
     if let Some(c) = &top {
-        reasons.push(format!("{:.0}% of the growth is in {} (+{})", c.share_of_growth * 100.0, c.name, fmt(c.delta)));
+        if total_delta > 0 {
+            reasons.push(format!(
+                "{:.0}% of the growth is in {} (+{})",
+                c.share_of_growth * 100.0,
+                c.name,
+                fmt(c.delta)
+            ));
+        } else {
+            reasons.push(format!(
+                "{} grew most of the categories that grew (+{}, {:.0}% of their growth) while the total did not",
+                c.name,
+                fmt(c.delta),
+                c.share_of_growth * 100.0
+            ));
+        }
     }
     let top_objects = top.as_ref().and_then(|c| {
         let ot = objs?;
@@ -433,7 +452,11 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
     } else if total_delta > 0 {
         format!("No leak: {name} grew {}, below the leak thresholds", fmt(total_delta))
     } else {
-        format!("No leak: {name} did not grow ({})", fmt(total_delta))
+        if total_delta < 0 {
+            format!("No leak: {name} shrank by {}", fmt(total_delta.saturating_neg()))
+        } else {
+            format!("No leak: {name} did not grow")
+        }
     };
     if restarted {
         let mut first = o.processes.evidence.clone();

@@ -97,8 +97,20 @@ pub type Load<'a> = dyn Fn(&Path) -> Result<Profile, String> + Sync + 'a;
 pub fn run(inputs: &Inputs, load: &Load<'_>, rules: &RuleSet, o: &Options) -> Result<TrendReport, String> {
     let explicit = inputs.explicit;
     let cache = reduce::FrameCache::default();
-    let results: Vec<Result<Reduced, String>> =
-        inputs.profiles.par_iter().map(|f| load(f).map(|p| reduce::reduce(f, &p, rules, &cache))).collect();
+    let results: Vec<Result<Reduced, String>> = inputs
+        .profiles
+        .par_iter()
+        .map(|f| {
+            let p = load(f)?;
+            match p.non_memory_kind() {
+                // Named on the command line, it was meant to be judged.
+                Some(kind) if explicit => {
+                    Err(format!("{}: this is {kind}: trend judges heap profiles and goroutine profiles", f.display()))
+                }
+                _ => Ok(reduce::reduce(f, &p, rules, &cache)),
+            }
+        })
+        .collect();
     let mut skipped = Vec::new();
     let mut heaps = Vec::new();
     let mut gors = Vec::new();
