@@ -27,6 +27,7 @@ pub mod diff;
 pub mod flame;
 pub mod graph;
 pub mod heapdump;
+pub mod limits;
 pub mod pprof;
 pub mod profile;
 pub mod report;

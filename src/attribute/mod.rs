@@ -14,6 +14,8 @@ use std::path::Path;
 use regex::bytes::{RegexSet, RegexSetBuilder};
 use serde::{Deserialize, Serialize};
 
+use crate::limits::{self, Exceeded, Limits};
+
 /// The built-in rule pack, as shipped.
 pub const BUILTIN: &str = include_str!("builtin.toml");
 
@@ -100,7 +102,17 @@ impl RulesFile {
 
     /// Reads a rules file.
     pub fn read(path: &Path) -> Result<RulesFile, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        RulesFile::read_with(path, &Limits::default())
+    }
+
+    /// Reads a rules file of at most [`Limits::small_file_budget`] bytes.
+    pub fn read_with(path: &Path, limits: &Limits) -> Result<RulesFile, String> {
+        let err = |e: std::io::Error| format!("{}: {e}", path.display());
+        let f = std::fs::File::open(path).map_err(err)?;
+        let bytes = limits::read_capped(f, limits.small_file_budget(), Exceeded::SmallFile).map_err(err)?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            err(std::io::Error::new(std::io::ErrorKind::InvalidData, "stream did not contain valid UTF-8"))
+        })?;
         RulesFile::parse(&text).map_err(|e| format!("{}: {}", path.display(), e.trim_end().replace('\n', " ")))
     }
 

@@ -25,6 +25,8 @@ use std::path::Path;
 
 pub use parse::{DumpError, HeapDump};
 
+use crate::limits::{self, Exceeded, Limits};
+
 /// Whether `data` (raw or gzip) is a heap dump.
 pub fn is_heap_dump(data: &[u8]) -> bool {
     if data.starts_with(parse::HEADER) {
@@ -62,11 +64,20 @@ pub fn path_is_heap_dump(path: &Path) -> bool {
     is_heap_dump(&head[..got])
 }
 
-/// Reads and parses the heap dump at `path` (`-` is standard input). Raw
-/// dumps are memory-mapped; gzipped ones are inflated into memory.
+/// Reads and parses the heap dump at `path` (`-` is standard input) within
+/// the default [`Limits`].
 pub fn read_path(path: &Path) -> Result<HeapDump, String> {
+    read_path_with(path, &Limits::default())
+}
+
+/// Reads and parses the heap dump at `path` (`-` is standard input) within
+/// `limits`. Raw dumps are memory-mapped; gzipped ones are inflated into
+/// memory, up to [`Limits::inflated_budget`] of their size; standard input,
+/// pipes and devices are read up to [`Limits::stream_budget`].
+pub fn read_path_with(path: &Path, limits: &Limits) -> Result<HeapDump, String> {
     let name = path.display();
     let io = |e: std::io::Error| match e.kind() {
+        _ if limits::limit_error(&e).is_some() => format!("{name}: {e}"),
         std::io::ErrorKind::NotFound => format!("{name}: no such file"),
         std::io::ErrorKind::PermissionDenied => format!("{name}: permission denied"),
         _ => {
@@ -74,10 +85,9 @@ pub fn read_path(path: &Path) -> Result<HeapDump, String> {
             format!("{name}: {}", s.split(" (os error").next().unwrap_or(&s))
         }
     };
-    let mut buf = Vec::new();
+    let stream = |r: &mut dyn Read| limits::read_capped(r, limits.stream_budget(), Exceeded::Stream);
     let bytes = if path.as_os_str() == "-" {
-        std::io::stdin().lock().read_to_end(&mut buf).map_err(io)?;
-        parse::Bytes::Owned(buf)
+        parse::Bytes::Owned(stream(&mut std::io::stdin().lock()).map_err(io)?)
     } else {
         let f = std::fs::File::open(path).map_err(io)?;
         let meta = f.metadata().map_err(io)?;
@@ -88,15 +98,18 @@ pub fn read_path(path: &Path) -> Result<HeapDump, String> {
             let m = unsafe { memmap2::Mmap::map(&f) }.map_err(io)?;
             parse::Bytes::Mapped(m)
         } else {
-            (&f).read_to_end(&mut buf).map_err(io)?;
-            parse::Bytes::Owned(buf)
+            parse::Bytes::Owned(stream(&mut &f).map_err(io)?)
         }
     };
     let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(&*bytes)
-            .read_to_end(&mut out)
-            .map_err(|e| format!("{name}: bad gzip data: {e}"))?;
+        let budget = limits.inflated_budget(bytes.len() as u64);
+        let out = limits::read_capped(flate2::read::MultiGzDecoder::new(&*bytes), budget, Exceeded::Inflated).map_err(
+            |e| match limits::limit_error(&e) {
+                Some(l) => format!("{name}: {l}"),
+                None => format!("{name}: bad gzip data: {e}"),
+            },
+        )?;
+        drop(bytes);
         parse::Bytes::Owned(out)
     } else {
         bytes
