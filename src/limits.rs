@@ -65,18 +65,21 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            ratio: DEFAULT_RATIO,
-            floor: DEFAULT_FLOOR,
-            max_inflated: DEFAULT_MAX_INFLATED,
-            max_stream: DEFAULT_MAX_STREAM,
-            max_small_file: DEFAULT_MAX_SMALL_FILE,
-            explicit: false,
-        }
+        Limits::DEFAULT
     }
 }
 
 impl Limits {
+    /// The documented defaults.
+    pub const DEFAULT: Limits = Limits {
+        ratio: DEFAULT_RATIO,
+        floor: DEFAULT_FLOOR,
+        max_inflated: DEFAULT_MAX_INFLATED,
+        max_stream: DEFAULT_MAX_STREAM,
+        max_small_file: DEFAULT_MAX_SMALL_FILE,
+        explicit: false,
+    };
+
     /// The limits for a `--max-inflated` value (`None`: the defaults).
     /// Negative values (which the size parser does not produce) count as 0.
     pub fn from_flag(max_inflated: Option<i64>) -> Limits {

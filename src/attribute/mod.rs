@@ -331,9 +331,14 @@ impl RuleSet {
 
     /// The built-in rules, optionally merged with a user file.
     pub fn load(user: Option<&Path>) -> Result<RuleSet, String> {
+        RuleSet::load_with(user, &Limits::default())
+    }
+
+    /// [`RuleSet::load`], reading the user file within `limits`.
+    pub fn load_with(user: Option<&Path>, limits: &Limits) -> Result<RuleSet, String> {
         let builtin = RulesFile::parse(BUILTIN).map_err(|e| format!("built-in rules: {e}"))?;
         let file = match user {
-            Some(p) => builtin.merged(RulesFile::read(p)?),
+            Some(p) => builtin.merged(RulesFile::read_with(p, limits)?),
             None => builtin,
         };
         RuleSet::new(file)

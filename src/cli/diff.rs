@@ -164,7 +164,12 @@ pub(crate) fn run(a: DiffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
     // come first.
     let (rules, (b, n)) = rayon::join(
         || a.judging.rules(),
-        || rayon::join(|| pprof::read_path(&a.files[0]), || pprof::read_path(&a.files[1])),
+        || {
+            rayon::join(
+                || pprof::read_path_with(&a.files[0], &super::limits()),
+                || pprof::read_path_with(&a.files[1], &super::limits()),
+            )
+        },
     );
     let rules = rules?;
     let gates = a.gates.validate(&rules)?;

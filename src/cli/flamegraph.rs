@@ -70,7 +70,8 @@ pub(crate) fn diff_files(
     rules: &RuleSet,
     normalize: bool,
 ) -> anyhow::Result<(Diff, usize)> {
-    let (b, n) = rayon::join(|| pprof::read_path(base), || pprof::read_path(new));
+    let (b, n) =
+        rayon::join(|| pprof::read_path_with(base, &super::limits()), || pprof::read_path_with(new, &super::limits()));
     let (b, n) = (b?, n?);
     let names = format!("{} and {}", base.display(), new.display());
     let name = common_type(&b, &n, sample_type).map_err(|e| anyhow!("{names}: {e}"))?;
@@ -104,7 +105,7 @@ pub(crate) fn run(a: FlamegraphArgs, out: &mut dyn Write) -> anyhow::Result<Exit
             if a.normalize {
                 bail!("--normalize needs --base");
             }
-            let p = pprof::read_path(&a.file)?;
+            let p = pprof::read_path_with(&a.file, &super::limits())?;
             let t = match &a.sample_type {
                 Some(n) => p.sample_type_index(n).ok_or_else(|| {
                     let all: Vec<&str> = (0..p.sample_types.len()).map(|i| p.sample_type_name(i)).collect();

@@ -70,12 +70,12 @@ const NO_DOT: &str = "--format dot is for profile diffs; heap dumps have text, m
 
 /// Reads a dump, naming the file in errors.
 pub(crate) fn read(path: &Path) -> anyhow::Result<HeapDump> {
-    heapdump::read_path(path).map_err(|e| anyhow!(e))
+    heapdump::read_path_with(path, &super::limits()).map_err(|e| anyhow!(e))
 }
 
 /// Loads `--binary` for a dump.
 pub(crate) fn binary(path: Option<&Path>, dump: &HeapDump) -> anyhow::Result<Option<Binary>> {
-    path.map(|p| Binary::load(p, dump).map_err(|e| anyhow!("--binary {e}"))).transpose()
+    path.map(|p| Binary::load_with(p, dump, &super::limits()).map_err(|e| anyhow!("--binary {e}"))).transpose()
 }
 
 fn options(nodecount: usize, suspect_pct: f64, suspect_min: i64) -> anyhow::Result<Options> {
@@ -90,7 +90,7 @@ fn options(nodecount: usize, suspect_pct: f64, suspect_min: i64) -> anyhow::Resu
 }
 
 pub(crate) fn run(a: HeapArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let rules = RuleSet::load(a.rules.as_deref()).map_err(|e| anyhow!("rules: {e}"))?;
+    let rules = RuleSet::load_with(a.rules.as_deref(), &super::limits()).map_err(|e| anyhow!("rules: {e}"))?;
     let o = options(a.nodecount, a.suspect_pct, a.suspect_min)?;
     let t0 = std::time::Instant::now();
     let dump = read(&a.file)?;

@@ -232,7 +232,7 @@ pub(crate) fn run(a: InfoArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
     if crate::heapdump::path_is_heap_dump(&a.file) {
         return super::heap::info(&a.file, a.format, out);
     }
-    let p = pprof::read_path(&a.file)?;
+    let p = pprof::read_path_with(&a.file, &super::limits())?;
     let totals = p.totals();
     let dflt = p.default_sample_index();
     match a.format {

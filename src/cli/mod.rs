@@ -31,6 +31,18 @@ pub struct Cli {
     /// The subcommand.
     #[command(subcommand)]
     pub command: Command,
+    /// Most bytes one compressed input may inflate to, or one pipe or stdin
+    /// may send (e.g. 8GiB); default 32× the compressed size (64 MiB to 4 GiB), 256 MiB from a pipe.
+    #[arg(long, global = true, value_name = "SIZE", value_parser = diff::parse_size)]
+    pub max_inflated: Option<i64>,
+}
+
+/// The limits `--max-inflated` set, for the subcommands' readers.
+static LIMITS: std::sync::RwLock<crate::limits::Limits> = std::sync::RwLock::new(crate::limits::Limits::DEFAULT);
+
+/// The limits of this run (see [`crate::limits`]).
+pub(crate) fn limits() -> crate::limits::Limits {
+    *LIMITS.read().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Subcommands.
@@ -69,6 +81,7 @@ pub enum Format {
 /// Returns the process exit code: 0 on success. Errors propagate as
 /// `anyhow::Error`; `main` prints them on one line and exits 2.
 pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    *LIMITS.write().unwrap_or_else(|e| e.into_inner()) = crate::limits::Limits::from_flag(cli.max_inflated);
     match cli.command {
         Command::Diff(a) => diff::run(a, out),
         Command::Top(a) => top::run(a, out),

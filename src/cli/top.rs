@@ -93,7 +93,7 @@ pub(crate) fn run(a: TopArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let p = if crate::heapdump::path_is_heap_dump(&a.file) {
         super::heap::dump_profile(&a.file)?
     } else {
-        pprof::read_path(&a.file)?
+        pprof::read_path_with(&a.file, &super::limits())?
     };
     let t = pick_sample_type(&p, a.sample_type.as_deref()).map_err(|e| anyhow::anyhow!("{}: {e}", a.file.display()))?;
     let agg = aggregate_types(&p, a.granularity, &[t]);
