@@ -523,7 +523,7 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
     let bytes = unit == "bytes";
     // Counts (goroutines, objects) are not sampled by size: ten is the
     // smallest change worth a verdict.
-    let min_growth = if bytes { o.min_growth.max(4 * d.period.max(0)) } else { 10 };
+    let min_growth = if bytes { o.min_growth.max(d.period.max(0).saturating_mul(4)) } else { 10 };
     let thresholds = Thresholds { min_growth, min_growth_ratio: o.min_growth_ratio };
     let interval_seconds =
         (d.base_time > 0 && d.new_time > d.base_time).then(|| (d.new_time - d.base_time) as f64 / 1e9);

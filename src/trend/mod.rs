@@ -346,8 +346,8 @@ pub fn run(inputs: &[PathBuf], rules: &RuleSet, o: &Options) -> Result<TrendRepo
     };
     let unit = sample_type.unit.clone();
     let period = seg.iter().map(|r| r.period).max().unwrap_or(0).max(0);
-    let min_growth = o.min_growth.max(4 * period);
-    let noise = (2 * period).max(1) as f64;
+    let min_growth = o.min_growth.max(period.saturating_mul(4));
+    let noise = period.saturating_mul(2).max(1) as f64;
 
     let times_known = seg.iter().all(|r| r.time_nanos > 0) && seg.windows(2).all(|w| w[1].time_nanos > w[0].time_nanos);
     let t_hours: Option<Vec<f64>> =
