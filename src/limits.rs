@@ -39,7 +39,8 @@ pub const DEFAULT_RATIO: u64 = 32;
 pub const DEFAULT_FLOOR: u64 = 64 << 20;
 /// ... and never to more than this.
 pub const DEFAULT_MAX_INFLATED: u64 = 4 << 30;
-/// Bytes read from one pipe, device, FIFO, standard input or HTTP body.
+/// Bytes read from one pipe, device, FIFO, standard input or HTTP response
+/// body.
 pub const DEFAULT_MAX_STREAM: u64 = 256 << 20;
 /// Bytes read from a rules file.
 pub const DEFAULT_MAX_SMALL_FILE: u64 = 16 << 20;
@@ -112,6 +113,11 @@ impl Limits {
         Budget { bytes: self.max_stream, why: if self.explicit { Why::Flag } else { Why::Stream } }
     }
 
+    /// The most bytes of one HTTP response body (`capture`).
+    pub fn body_budget(&self) -> Budget {
+        Budget { bytes: self.max_stream, why: if self.explicit { Why::Flag } else { Why::Body } }
+    }
+
     /// The most bytes read from one rules file.
     pub fn small_file_budget(&self) -> Budget {
         if self.explicit {
@@ -142,6 +148,8 @@ pub enum Why {
     Stream,
     /// The rules-file limit.
     SmallFile,
+    /// The HTTP body limit.
+    Body,
 }
 
 /// A number of bytes one input may cost, and why that many.
@@ -219,6 +227,7 @@ impl fmt::Display for LimitError {
                 ", the limit for standard input, pipes and devices; give a file, or raise it with --max-inflated SIZE"
             ),
             Why::SmallFile => write!(f, ", the limit for rules files; raise it with --max-inflated SIZE"),
+            Why::Body => write!(f, ", the limit for an HTTP response body; raise it with --max-inflated SIZE"),
         }
     }
 }
