@@ -545,8 +545,10 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
     ));
     let top_ok = top.as_ref().is_some_and(|c| c.delta >= min_growth);
     let leak = abs_ok && rel_ok && top_ok;
-    let sig_strong =
-        signatures.iter().filter(|s| s.delta > 0 && s.delta * 2 >= min_growth.max(1)).max_by_key(|s| s.delta);
+    let sig_strong = signatures
+        .iter()
+        .filter(|s| s.delta > 0 && s.delta.saturating_mul(2) >= min_growth.max(1))
+        .max_by_key(|s| s.delta);
     if let Some(c) = &top {
         reasons.push(format!("{:.0}% of the growth is in {} (+{})", c.share_of_growth * 100.0, c.name, fmt(c.delta)));
     }
@@ -574,7 +576,9 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
     // One or two huge objects (an arena, a buffer, a preallocated cache)
     // are how warm-up looks; leaks accumulate many objects.
     let lumpy = sites.first().filter(|s| {
-        s.objects_delta.is_some_and(|o| (0..=4).contains(&o)) && s.delta * 2 >= total_delta && total_delta > 0
+        s.objects_delta.is_some_and(|o| (0..=4).contains(&o))
+            && s.delta.saturating_mul(2) >= total_delta
+            && total_delta > 0
     });
     if let Some(s) = lumpy {
         reasons.push(format!(
@@ -589,15 +593,18 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
     } else if leak {
         let share = top.as_ref().map_or(0.0, |c| c.share_of_growth);
         if sig_strong.is_some()
-            || (ratio >= 0.25 && total_delta >= 2 * min_growth && share >= 0.5 && top_objects.is_none_or(|o| o > 0))
+            || (ratio >= 0.25
+                && total_delta >= min_growth.saturating_mul(2)
+                && share >= 0.5
+                && top_objects.is_none_or(|o| o > 0))
         {
             "high"
-        } else if total_delta >= 2 * min_growth || share >= 0.5 {
+        } else if total_delta >= min_growth.saturating_mul(2) || share >= 0.5 {
             "medium"
         } else {
             "low"
         }
-    } else if total_delta * 2 < min_growth || !rel_ok {
+    } else if total_delta.saturating_mul(2) < min_growth || !rel_ok {
         "high"
     } else {
         "medium"

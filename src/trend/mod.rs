@@ -330,7 +330,7 @@ pub fn run(inputs: &[PathBuf], rules: &RuleSet, o: &Options) -> Result<TrendRepo
     for i in 1..heaps.len() {
         let restart = match (heaps[i - 1].alloc_space, heaps[i].alloc_space) {
             (Some(a), Some(b)) => b < a,
-            _ => heaps[i].total * 2 < heaps[i - 1].total,
+            _ => heaps[i].total.saturating_mul(2) < heaps[i - 1].total,
         };
         if restart {
             restarts.push(i);
