@@ -42,6 +42,7 @@ struct Run {
 /// Runs `leakscope ARGS` with `stdin`, under a 6 GiB address-space limit
 /// (so that a regression fails the test instead of filling the machine),
 /// and measures its peak RSS.
+#[allow(clippy::zombie_processes)] // reaped by wait4, which also gives the rusage
 fn run_with(args: &[&str], stdin: Stdio) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_leakscope"));
     cmd.args(args).stdin(stdin).stdout(Stdio::piped()).stderr(Stdio::piped());

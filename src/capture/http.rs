@@ -130,7 +130,9 @@ pub struct Response {
     pub reason: String,
     /// The `Content-Type` header, if any.
     pub content_type: Option<String>,
-    /// The whole body.
+    /// The body: all of it from [`Fetch::get`]; from [`Fetch::get_into`],
+    /// nothing for a 2xx response (it went to the sink) and the first
+    /// [`MAX_ERROR_BODY`] bytes of any other.
     pub body: Vec<u8>,
 }
 
@@ -175,7 +177,8 @@ pub struct UreqFetcher {
     agent: ureq::Agent,
 }
 
-/// The largest body read (a heap profile is rarely over a few tens of MiB).
+/// The largest body [`Fetch::get`] reads into memory. `capture` uses
+/// [`Fetch::get_into`], which streams, within `Limits::body_budget`.
 const MAX_BODY: u64 = 1 << 30;
 
 impl UreqFetcher {

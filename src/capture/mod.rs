@@ -489,7 +489,7 @@ struct Spool<'a> {
 
 enum SpoolOut<'a> {
     Plain(&'a File),
-    Gzip(flate2::write::GzEncoder<&'a File>),
+    Gzip(Box<flate2::write::GzEncoder<&'a File>>),
 }
 
 /// Why a body was refused while it arrived.
@@ -519,7 +519,9 @@ impl Problem {
 impl<'a> Spool<'a> {
     fn new(file: &'a File, kind: Kind, budget: Budget) -> Spool<'a> {
         let out = match kind {
-            Kind::Metrics => SpoolOut::Gzip(flate2::write::GzEncoder::new(file, flate2::Compression::default())),
+            Kind::Metrics => {
+                SpoolOut::Gzip(Box::new(flate2::write::GzEncoder::new(file, flate2::Compression::default())))
+            }
             Kind::Heap | Kind::Goroutine => SpoolOut::Plain(file),
         };
         Spool { out, kind, head: Vec::new(), len: 0, budget, checked: false, problem: None }
