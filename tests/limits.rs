@@ -324,25 +324,38 @@ fn amplifying_but_valid_profiles() {
     expect_refused(&r, "mappings", "maps.pb.gz", &["decoded tables take more than 64 MiB", "--max-inflated"], MAX_RSS);
 }
 
-/// Item 7: totals and thresholds never wrap.
+/// Item 7: totals and thresholds never wrap: two samples of i64::MAX
+/// totalled "-2 B", and a diff to them "did not grow". Per-sample values
+/// stay exact; every sum saturates.
 #[test]
-fn values_that_would_overflow_are_refused() {
+fn totals_saturate_instead_of_wrapping() {
     let dir = tempfile::tempdir().unwrap();
+    let json = |args: &[&str]| {
+        let r = run(args);
+        assert_eq!(r.code, Some(0), "{args:?}: {}", r.stderr);
+        serde_json::from_slice::<serde_json::Value>(&r.stdout).unwrap()
+    };
     let big = write(dir.path(), "max.pb", &profile(vec![sample(i64::MAX), sample(i64::MAX)], 0).encode_to_vec());
-    let r = run(&["top", s(&big)]);
-    expect_refused(&r, "two i64::MAX", "max.pb", &["inuse_space values add up to more than 2^62"], MAX_RSS);
+    let v = json(&["top", "--format", "json", s(&big)]);
+    assert_eq!(v["total"], i64::MAX, "{v}");
+    assert_eq!(v["functions"][0]["flat"], i64::MAX, "{v}");
+    assert_eq!(v["functions"][0]["cum"], i64::MAX, "{v}");
     let base = write(dir.path(), "base.pb", &profile(vec![sample(1 << 20)], 0).encode_to_vec());
     let r = run(&["diff", "--fail-on-growth", "1MiB", s(&base), s(&big)]);
-    expect_refused(&r, "diff", "max.pb", &["2^62"], MAX_RSS);
-    // i64::MIN has no absolute value in i64: counted, not wrapped.
+    assert_eq!(r.code, Some(1), "growth to 8 EiB trips the gate: {}", r.stderr);
+    assert!(r.stderr.contains("exceeds --fail-on-growth"), "{}", r.stderr);
+    let v = json(&["diff", "--format", "json", s(&base), s(&big)]);
+    assert_eq!(v["total_delta"], i64::MAX - (1 << 20), "{v}");
+    assert_eq!(v["verdict"]["leak"], true, "{v}");
+    // i64::MIN has no absolute value in i64: the total saturates.
     let min = write(dir.path(), "min.pb", &profile(vec![sample(i64::MIN)], 0).encode_to_vec());
-    expect_refused(&run(&["top", s(&min)]), "i64::MIN", "min.pb", &["2^62"], MAX_RSS);
-    // Up to the bound, the numbers are exact.
+    assert_eq!(json(&["top", "--format", "json", s(&min)])["total"], i64::MAX);
+    // Below the edge, the numbers are exact.
     let edge = write(dir.path(), "edge.pb", &profile(vec![sample(1 << 61), sample(1 << 61)], 0).encode_to_vec());
-    let r = run(&["top", "--format", "json", s(&edge)]);
-    assert_eq!(r.code, Some(0), "{}", r.stderr);
-    let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
-    assert_eq!(v["total"], 1i64 << 62);
+    assert_eq!(json(&["top", "--format", "json", s(&edge)])["total"], 1i64 << 62);
+    // Three snapshots (a trend) of the same: no panic, no wrap.
+    let r = run(&["trend", "--fail-on-growth", "1MiB", s(&base), s(&edge), s(&big)]);
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
 }
 
 /// Item 7: a period of 2^61+5 made the four-period noise floor wrap to

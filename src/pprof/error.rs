@@ -93,13 +93,6 @@ pub enum ErrorKind {
         /// What was expected, and what was found.
         msg: String,
     },
-    /// The absolute values of one sample type add up to more than
-    /// [`crate::pprof::MAX_TOTAL`]: totals and differences of totals would
-    /// overflow 64 bits.
-    TotalOverflow {
-        /// The sample type, e.g. `inuse_space`.
-        sample_type: String,
-    },
     /// The input went past a limit of [`crate::limits::Limits`].
     Limit(crate::limits::LimitError),
 }
@@ -167,10 +160,6 @@ impl fmt::Display for ErrorKind {
             ErrorKind::BadRegex(e) => write!(f, "invalid drop_frames/keep_frames regex: {e}"),
             ErrorKind::LegacyText { line, msg } => write!(f, "legacy text profile, line {line}: {msg}"),
             ErrorKind::Limit(e) => write!(f, "{e}"),
-            ErrorKind::TotalOverflow { sample_type } => write!(
-                f,
-                "the {sample_type} values add up to more than 2^62: no real profile holds that much, and totals would overflow"
-            ),
         }
     }
 }

@@ -92,34 +92,6 @@ pub fn parse(data: &[u8]) -> Result<Profile, DecodeError> {
 /// inflate, and its decoded tables grow, to at most
 /// [`Limits::inflated_budget`] of `data.len()`.
 pub fn parse_with(data: &[u8], limits: &Limits) -> Result<Profile, DecodeError> {
-    check_totals(parse_unchecked(data, limits)?)
-}
-
-/// The most that the absolute values of one sample type may add up to:
-/// then every total, every sum of some of the values, and the difference
-/// of any two such sums fit in an `i64`, so nothing downstream wraps.
-pub const MAX_TOTAL: u64 = 1 << 62;
-
-/// Rejects a profile whose values of some sample type add up (in absolute
-/// value) to more than [`MAX_TOTAL`].
-fn check_totals(p: Profile) -> Result<Profile, DecodeError> {
-    let n = p.sample_types.len();
-    if n == 0 {
-        return Ok(p);
-    }
-    let mut sums = vec![0u64; n];
-    for row in p.values.chunks_exact(n) {
-        for (acc, v) in sums.iter_mut().zip(row) {
-            *acc = acc.saturating_add(v.unsigned_abs());
-        }
-    }
-    match sums.iter().position(|&s| s > MAX_TOTAL) {
-        None => Ok(p),
-        Some(t) => Err(DecodeError::whole(ErrorKind::TotalOverflow { sample_type: p.sample_type_name(t).to_string() })),
-    }
-}
-
-fn parse_unchecked(data: &[u8], limits: &Limits) -> Result<Profile, DecodeError> {
     if data.is_empty() {
         return Err(DecodeError::whole(ErrorKind::Empty));
     }

@@ -303,13 +303,13 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
                 name: cat_name(c),
                 base: b,
                 new: n,
-                delta: n - b,
+                delta: n.saturating_sub(b),
                 share_of_growth: 0.0,
                 suspect: false,
             })
         })
         .collect();
-    let growth: i64 = cats.iter().map(|c| c.delta.max(0)).sum();
+    let growth: i64 = cats.iter().map(|c| c.delta.max(0)).fold(0, i64::saturating_add);
     for c in &mut cats {
         c.share_of_growth = if growth > 0 { c.delta.max(0) as f64 / growth as f64 } else { 0.0 };
     }
@@ -342,12 +342,12 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
                 let e = sites
                     .entry((c, frame, a.signature, if a.signature.is_some() { None } else { a.rule }))
                     .or_default();
-                e.base += b;
-                e.new += n;
+                e.base = e.base.saturating_add(b);
+                e.new = e.new.saturating_add(n);
                 if let Some(ot) = objs {
-                    e.obj += d.new[s * nt + ot] - d.base[s * nt + ot];
+                    e.obj = e.obj.saturating_add(d.new[s * nt + ot].saturating_sub(d.base[s * nt + ot]));
                 }
-                let delta = n - b;
+                let delta = n.saturating_sub(b);
                 if e.best.is_none_or(|(x, _)| delta > x) {
                     e.best = Some((delta, s));
                 }
@@ -356,8 +356,8 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
                 }
                 if let Some(si) = a.signature {
                     let acc = &mut sig_acc[si as usize];
-                    acc.0 += b;
-                    acc.1 += n;
+                    acc.0 = acc.0.saturating_add(b);
+                    acc.1 = acc.1.saturating_add(n);
                     acc.2 = true;
                 }
             }
@@ -403,7 +403,7 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
                 rule: why,
                 base: acc.base,
                 new: acc.new,
-                delta: acc.new - acc.base,
+                delta: acc.new.saturating_sub(acc.base),
                 objects_delta: objs.map(|_| acc.obj),
                 stack: Vec::new(),
                 stack_elided: 0,
@@ -443,7 +443,7 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
                 references: s.references.clone(),
                 base: a.0,
                 new: a.1,
-                delta: a.1 - a.0,
+                delta: a.1.saturating_sub(a.0),
             }
         })
         .collect();
@@ -472,7 +472,7 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
                 let pos: i64 = (0..d.stacks.len())
                     .filter(|&s| d.attributions[s].category.is_none())
                     .map(|s| d.stack_delta(s, t).max(0))
-                    .sum();
+                    .fold(0, i64::saturating_add);
                 if pos > 0 {
                     dl as f64 / pos as f64
                 } else {
@@ -556,7 +556,7 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
         let ot = objs?;
         let ci = rules.category_index(&c.name).map_or(ncat, usize::from);
         let (b, n) = d.category(ci, ot);
-        Some(n - b)
+        Some(n.saturating_sub(b))
     });
     if let (Some(od), Some(c)) = (top_objects, &top) {
         let sign = if od > 0 { "+" } else { "" };

@@ -246,7 +246,7 @@ fn series(values: Vec<i64>, t_hours: Option<&[f64]>, noise: f64) -> Series {
         shape,
         slope_per_hour: t_hours.map(|t| stats::theil_sen(t, &y)),
         slope_per_snapshot: stats::theil_sen(&idx, &y),
-        growth: values.last().copied().unwrap_or(0) - values.first().copied().unwrap_or(0),
+        growth: values.last().copied().unwrap_or(0).saturating_sub(values.first().copied().unwrap_or(0)),
         mann_kendall_p: mk.p,
         values,
     }
