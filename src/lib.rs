@@ -50,6 +50,7 @@ pub mod diff;
 pub mod graph;
 pub mod heap;
 pub mod heapdump;
+pub mod limits;
 pub mod pprof;
 pub mod profile;
 pub mod report;

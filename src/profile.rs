@@ -393,7 +393,7 @@ impl Profile {
         }
         for row in self.values.chunks_exact(n) {
             for (acc, v) in t.iter_mut().zip(row) {
-                *acc = acc.wrapping_add(v.wrapping_abs());
+                *acc = acc.saturating_add(v.saturating_abs());
             }
         }
         t

@@ -101,6 +101,7 @@ pub(crate) fn run(a: CaptureArgs, _out: &mut dyn Write) -> anyhow::Result<ExitCo
     o.every = a.every;
     o.count = a.count;
     o.duration = a.duration;
+    o.limits = crate::limits::current();
 
     // Snapshots expected, when known, for the bar.
     let expected = match (a.count, a.duration) {

@@ -84,7 +84,7 @@ pub struct Judging {
 impl Judging {
     /// The built-in rules merged with `--rules`.
     pub fn rules(&self) -> anyhow::Result<RuleSet> {
-        RuleSet::load(self.rules.as_deref()).map_err(|e| anyhow!("rules: {e}"))
+        RuleSet::load_with(self.rules.as_deref(), &crate::limits::current()).map_err(|e| anyhow!("rules: {e}"))
     }
 }
 

@@ -76,7 +76,7 @@ fn options(nodecount: usize, suspect_pct: f64, suspect_min: i64) -> anyhow::Resu
 }
 
 pub(crate) fn run(a: HeapArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let rules = RuleSet::load(a.rules.as_deref()).map_err(|e| anyhow!("rules: {e}"))?;
+    let rules = RuleSet::load_with(a.rules.as_deref(), &crate::limits::current()).map_err(|e| anyhow!("rules: {e}"))?;
     let o = options(a.nodecount, a.suspect_pct, a.suspect_min)?;
     let t0 = std::time::Instant::now();
     let (dump, bin) = crate::read_heap_dump(&a.file, a.binary.as_deref()).map_err(|e| anyhow!(e))?;

@@ -35,6 +35,10 @@ pub struct Cli {
     /// Print help (`-h` and `--help` print the same, on every subcommand).
     #[arg(short = 'h', long = "help", action = clap::ArgAction::HelpLong, global = true)]
     help: Option<bool>,
+    /// Most bytes one compressed input may inflate to, or one pipe or stdin
+    /// may send (e.g. 8GiB); default 32× the compressed size (64 MiB to 4 GiB), 256 MiB from a pipe.
+    #[arg(long, global = true, value_name = "SIZE", value_parser = common::parse_size)]
+    pub max_inflated: Option<i64>,
 }
 
 /// Subcommands.
@@ -63,6 +67,7 @@ pub enum Command {
 /// Returns the process exit code: 0 on success. Errors propagate as
 /// `anyhow::Error`; `main` prints them on one line and exits 2.
 pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    crate::limits::set_current(crate::limits::Limits::from_flag(cli.max_inflated));
     match cli.command {
         Command::Diff(a) => diff::run(a, out),
         Command::Top(a) => top::run(a, out),

@@ -108,13 +108,13 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
                 name: cat_name(c),
                 base: b,
                 new: n,
-                delta: n - b,
+                delta: n.saturating_sub(b),
                 share_of_growth: 0.0,
                 suspect: false,
             })
         })
         .collect();
-    let growth: i64 = cats.iter().map(|c| c.delta.max(0)).sum();
+    let growth: i64 = cats.iter().map(|c| c.delta.max(0)).fold(0, i64::saturating_add);
     for c in &mut cats {
         c.share_of_growth = if growth > 0 { c.delta.max(0) as f64 / growth as f64 } else { 0.0 };
     }
@@ -147,12 +147,12 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
                 let e = sites
                     .entry((c, frame, a.signature, if a.signature.is_some() { None } else { a.rule }))
                     .or_default();
-                e.base += b;
-                e.new += n;
+                e.base = e.base.saturating_add(b);
+                e.new = e.new.saturating_add(n);
                 if let Some(ot) = objs {
-                    e.obj += d.new[s * nt + ot] - d.base[s * nt + ot];
+                    e.obj = e.obj.saturating_add(d.new[s * nt + ot].saturating_sub(d.base[s * nt + ot]));
                 }
-                let delta = n - b;
+                let delta = n.saturating_sub(b);
                 if e.best.is_none_or(|(x, _)| delta > x) {
                     e.best = Some((delta, s));
                 }
@@ -161,8 +161,8 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
                 }
                 if let Some(si) = a.signature {
                     let acc = &mut sig_acc[si as usize];
-                    acc.0 += b;
-                    acc.1 += n;
+                    acc.0 = acc.0.saturating_add(b);
+                    acc.1 = acc.1.saturating_add(n);
                     acc.2 = true;
                 }
             }
@@ -208,7 +208,7 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
                 rule: why,
                 base: acc.base,
                 new: acc.new,
-                delta: acc.new - acc.base,
+                delta: acc.new.saturating_sub(acc.base),
                 objects_delta: objs.map(|_| acc.obj),
                 stack: Vec::new(),
                 stack_elided: 0,
@@ -248,7 +248,7 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
                 references: s.references.clone(),
                 base: a.0,
                 new: a.1,
-                delta: a.1 - a.0,
+                delta: a.1.saturating_sub(a.0),
                 growing: false,
                 ruled_out_by: ruled_out(&s.ruled_out_by, &d.frames),
             }
@@ -279,7 +279,7 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
                 let pos: i64 = (0..d.stacks.len())
                     .filter(|&s| d.attributions[s].category.is_none())
                     .map(|s| d.stack_delta(s, t).max(0))
-                    .sum();
+                    .fold(0, i64::saturating_add);
                 if pos > 0 {
                     dl as f64 / pos as f64
                 } else {
@@ -330,7 +330,7 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
     let bytes = unit == "bytes";
     // Counts (goroutines, objects) are not sampled by size: ten is the
     // smallest change worth a verdict.
-    let min_growth = if bytes { o.min_growth.max(4 * d.period.max(0)) } else { 10 };
+    let min_growth = if bytes { o.min_growth.max(d.period.max(0).saturating_mul(4)) } else { 10 };
     let thresholds = Thresholds { min_growth, min_growth_ratio: o.min_growth_ratio };
     let interval_seconds =
         (d.base_time > 0 && d.new_time > d.base_time).then(|| (d.new_time - d.base_time) as f64 / 1e9);
@@ -387,7 +387,7 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
         let ot = objs?;
         let ci = rules.category_index(&c.name).map_or(ncat, usize::from);
         let (b, n) = d.category(ci, ot);
-        Some(n - b)
+        Some(n.saturating_sub(b))
     });
     if let (Some(od), Some(c)) = (top_objects, &top) {
         let sign = if od > 0 { "+" } else { "" };
@@ -407,7 +407,9 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
     // One or two huge objects (an arena, a buffer, a preallocated cache)
     // are how warm-up looks; leaks accumulate many objects.
     let lumpy = sites.first().filter(|s| {
-        s.objects_delta.is_some_and(|o| (0..=4).contains(&o)) && s.delta * 2 >= total_delta && total_delta > 0
+        s.objects_delta.is_some_and(|o| (0..=4).contains(&o))
+            && s.delta.saturating_mul(2) >= total_delta
+            && total_delta > 0
     });
     if let Some(s) = lumpy {
         reasons.push(format!(
@@ -423,15 +425,18 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
     } else if leak {
         let share = top.as_ref().map_or(0.0, |c| c.share_of_growth);
         if sig_strong.is_some()
-            || (ratio >= 0.25 && total_delta >= 2 * min_growth && share >= 0.5 && top_objects.is_none_or(|o| o > 0))
+            || (ratio >= 0.25
+                && total_delta >= min_growth.saturating_mul(2)
+                && share >= 0.5
+                && top_objects.is_none_or(|o| o > 0))
         {
             "high"
-        } else if total_delta >= 2 * min_growth || share >= 0.5 {
+        } else if total_delta >= min_growth.saturating_mul(2) || share >= 0.5 {
             "medium"
         } else {
             "low"
         }
-    } else if total_delta * 2 < min_growth || !rel_ok {
+    } else if total_delta.saturating_mul(2) < min_growth || !rel_ok {
         "high"
     } else {
         "medium"

@@ -25,6 +25,8 @@ pub fn is_runtime_function(name: &str) -> bool {
     name.starts_with("runtime.") || name.starts_with("internal/runtime/")
 }
 
+use crate::limits::{self, Exceeded, Limits};
+
 /// Whether `data` (raw or gzip) is a heap dump.
 pub fn is_heap_dump(data: &[u8]) -> bool {
     if data.starts_with(parse::HEADER) {
@@ -46,12 +48,18 @@ pub fn is_heap_dump(data: &[u8]) -> bool {
 }
 
 /// Parses a heap dump from its bytes, raw or gzip (gzip is inflated into
-/// memory first: the parser needs random access). Reading the bytes is
-/// [`crate::source`]'s job.
-pub fn from_bytes(bytes: parse::Bytes) -> Result<HeapDump, String> {
+/// memory first, within [`Limits::inflated_budget`]: the parser needs
+/// random access). Reading the bytes is [`crate::source`]'s job.
+pub fn from_bytes(bytes: parse::Bytes, limits: &Limits) -> Result<HeapDump, String> {
     let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(&*bytes).read_to_end(&mut out).map_err(|e| format!("bad gzip data: {e}"))?;
+        let budget = limits.inflated_budget(bytes.len() as u64);
+        let out = limits::read_capped(flate2::read::MultiGzDecoder::new(&*bytes), budget, Exceeded::Inflated).map_err(
+            |e| match limits::limit_error(&e) {
+                Some(l) => l.to_string(),
+                None => format!("bad gzip data: {e}"),
+            },
+        )?;
+        drop(bytes);
         parse::Bytes::Owned(out)
     } else {
         bytes

@@ -20,13 +20,14 @@ pub mod proto {
     include!(concat!(env!("OUT_DIR"), "/perftools.profiles.rs"));
 }
 
-use std::io::{BufReader, Read};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
-pub use decode::{Builder, SliceSource, StreamSource, TopLevel};
+pub use decode::{decode_within, Builder, SliceSource, StreamSource, TopLevel};
 pub use error::{DecodeError, ErrorKind};
 pub use stream::parse_stream;
 
+use crate::limits::{self, Capped, Exceeded, Limits};
 use crate::profile::Profile;
 
 /// What the first bytes of an input say it is.
@@ -84,14 +85,22 @@ pub fn sniff(data: &[u8]) -> Format {
 }
 
 /// Decodes a profile from bytes in memory (raw or gzip protobuf, or a
-/// legacy text profile).
+/// legacy text profile), within the default [`Limits`].
 pub fn parse(data: &[u8]) -> Result<Profile, DecodeError> {
+    parse_with(data, &Limits::default())
+}
+
+/// Decodes a profile from bytes in memory within `limits`: gzip input may
+/// inflate, and its decoded tables grow, to at most
+/// [`Limits::inflated_budget`] of `data.len()`.
+pub fn parse_with(data: &[u8], limits: &Limits) -> Result<Profile, DecodeError> {
     if data.is_empty() {
         return Err(DecodeError::whole(ErrorKind::Empty));
     }
     match sniff(data) {
         Format::Gzip => {
-            let gz = flate2::bufread::MultiGzDecoder::new(data);
+            let budget = limits.inflated_budget(data.len() as u64);
+            let gz = Capped::new(flate2::bufread::MultiGzDecoder::new(data), budget, Exceeded::Inflated);
             // 256 KiB: large enough that almost every top-level field is
             // decoded in place from the inflater's buffer.
             let mut reader = BufReader::with_capacity(256 * 1024, gz);
@@ -99,15 +108,17 @@ pub fn parse(data: &[u8]) -> Result<Profile, DecodeError> {
             // inflated bytes before choosing the decoder.
             if let Ok(head) = std::io::BufRead::fill_buf(&mut reader) {
                 if sniff(head) == Format::LegacyText {
-                    let mut text = Vec::new();
-                    reader
-                        .read_to_end(&mut text)
-                        .map_err(|e| DecodeError::whole(ErrorKind::Gzip(e.to_string())))?;
+                    let text = limits::read_capped(reader, budget, Exceeded::Inflated).map_err(|e| {
+                        DecodeError::whole(match limits::limit_error(&e) {
+                            Some(l) => ErrorKind::Limit(l),
+                            None => ErrorKind::Gzip(e.to_string()),
+                        })
+                    })?;
                     return legacy::parse(&text);
                 }
             }
-            let mut src = StreamSource::new(reader, |e| ErrorKind::Gzip(e.to_string()));
-            decode::decode(&mut src).map_err(|mut e| {
+            let mut src = StreamSource::new(reader, |e| ErrorKind::Gzip(e.to_string())).with_budget(budget);
+            decode::decode_within(&mut src, budget).map_err(|mut e| {
                 e.decompressed = true;
                 e
             })

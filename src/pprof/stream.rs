@@ -6,49 +6,62 @@
 //! from there, so nothing is read twice. Protobuf (raw or gzip) is decoded
 //! as it arrives, so an endless or garbage stream fails at its first bad
 //! field instead of being buffered first; only legacy text, whose parser
-//! needs the whole text, is collected, up to [`TEXT_CAP`].
+//! needs the whole text, is collected.
+//!
+//! A stream has no size to derive a budget from, so everything is held to
+//! [`Limits::stream_budget`]: the bytes read, the bytes inflated, and the
+//! decoded tables.
 
 use std::io::{BufRead, BufReader, Read};
 
 use super::decode::{self, StreamSource};
 use super::error::{DecodeError, ErrorKind};
 use super::{legacy, sniff, Format};
+use crate::limits::{self, Capped, Exceeded, Limits};
 use crate::profile::Profile;
 
-/// The most legacy text read from a stream: far above any real profile's
-/// text (the corpus's largest is under 10 MiB), far below the machine.
-pub const TEXT_CAP: u64 = 256 << 20;
+/// An I/O error as a decode error: a limit, or what `other` makes of it.
+fn io_error(e: &std::io::Error, other: fn(String) -> ErrorKind) -> ErrorKind {
+    match limits::limit_error(e) {
+        Some(l) => ErrorKind::Limit(l),
+        None => other(e.to_string()),
+    }
+}
 
 /// Decodes a profile from `head` (the bytes already read) followed by the
-/// rest of the stream.
-pub fn parse_stream<R: Read>(head: Vec<u8>, rest: R) -> Result<Profile, DecodeError> {
+/// rest of the stream, within `limits`.
+pub fn parse_stream<R: Read>(head: Vec<u8>, rest: R, limits: &Limits) -> Result<Profile, DecodeError> {
     if head.is_empty() {
         return Err(DecodeError::whole(ErrorKind::Empty));
     }
     let format = sniff(&head);
-    let input = std::io::Cursor::new(head).chain(rest);
+    let budget = limits.stream_budget();
+    let input = Capped::new(std::io::Cursor::new(head).chain(rest), budget, Exceeded::Stream);
     match format {
         Format::Gzip => {
-            let gz = flate2::read::MultiGzDecoder::new(input);
+            let gz = Capped::new(flate2::read::MultiGzDecoder::new(input), budget, Exceeded::Stream);
             let mut reader = BufReader::with_capacity(256 * 1024, gz);
             if let Ok(h) = reader.fill_buf() {
                 if sniff(h) == Format::LegacyText {
-                    let text = read_text(reader).map_err(|e| DecodeError::whole(ErrorKind::Gzip(e.to_string())))?;
+                    let text = limits::read_capped(reader, budget, Exceeded::Stream)
+                        .map_err(|e| DecodeError::whole(io_error(&e, ErrorKind::Gzip)))?;
                     return legacy::parse(&text);
                 }
             }
-            let mut src = StreamSource::new(reader, |e| ErrorKind::Gzip(e.to_string()));
-            decode::decode(&mut src).map_err(|mut e| {
+            let mut src = StreamSource::new(reader, |e| io_error(&e, ErrorKind::Gzip)).with_budget(budget);
+            decode::decode_within(&mut src, budget).map_err(|mut e| {
                 e.decompressed = true;
                 e
             })
         }
         Format::Protobuf => {
             let reader = BufReader::with_capacity(256 * 1024, input);
-            decode::decode(&mut StreamSource::new(reader, |e| ErrorKind::Io(e.to_string())))
+            let mut src = StreamSource::new(reader, |e| io_error(&e, ErrorKind::Io)).with_budget(budget);
+            decode::decode_within(&mut src, budget)
         }
         Format::LegacyText => {
-            let text = read_text(input).map_err(|e| DecodeError::whole(ErrorKind::Io(e.to_string())))?;
+            let text = limits::read_capped(input, budget, Exceeded::Stream)
+                .map_err(|e| DecodeError::whole(io_error(&e, ErrorKind::Io)))?;
             legacy::parse(&text)
         }
         // The rest are refused from their first bytes, as for a file.
@@ -58,17 +71,4 @@ pub fn parse_stream<R: Read>(head: Vec<u8>, rest: R) -> Result<Profile, DecodeEr
             super::parse(&h)
         }
     }
-}
-
-/// Reads legacy text to its end, refusing more than [`TEXT_CAP`] bytes.
-fn read_text<R: Read>(r: R) -> std::io::Result<Vec<u8>> {
-    let mut text = Vec::new();
-    r.take(TEXT_CAP + 1).read_to_end(&mut text)?;
-    if text.len() as u64 > TEXT_CAP {
-        return Err(std::io::Error::other(format!(
-            "legacy text profile over {} MiB: not a profile this tool reads",
-            TEXT_CAP >> 20
-        )));
-    }
-    Ok(text)
 }

@@ -18,19 +18,20 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::heapdump::{self, parse::Bytes, HeapDump};
+use crate::limits::{self, Exceeded, Limits};
 use crate::pprof::{self, ReadError};
 use crate::profile::Profile;
 
 /// How many leading bytes of a stream are read to decide its format.
 const HEAD: usize = 4096;
 
-/// The most bytes a stream that must be held whole (a heap dump) may have.
-pub const STREAM_CAP: u64 = 4 << 30;
-
 /// One input, opened: a mapped file, or a stream with its first bytes read.
+/// It is read within the [`Limits`] in force when it was opened
+/// ([`limits::current`]).
 pub struct Input {
     name: PathBuf,
     body: Body,
+    limits: Limits,
 }
 
 enum Body {
@@ -70,6 +71,7 @@ impl Input {
     /// Opens `path` (`-` is standard input) and reads a stream's first
     /// bytes. Directories are refused.
     pub fn open(path: &Path) -> Result<Input, ReadError> {
+        let limits = limits::current();
         let io = |e: std::io::Error| ReadError::Io { path: path.to_path_buf(), msg: io_msg(&e) };
         let reader: Box<dyn Read + Send> = if path.as_os_str() == "-" {
             Box::new(std::io::stdin())
@@ -86,7 +88,7 @@ impl Input {
                 // accepted here as ripgrep accepts it for the speed of not
                 // copying the input.
                 let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
-                return Ok(Input { name: path.to_path_buf(), body: Body::Mapped(map) });
+                return Ok(Input { name: path.to_path_buf(), body: Body::Mapped(map), limits });
             }
             // Pipes, FIFOs, devices and empty files cannot be mapped.
             Box::new(file)
@@ -94,7 +96,7 @@ impl Input {
         let mut reader = reader;
         let mut head = Vec::with_capacity(HEAD);
         (&mut reader).take(HEAD as u64).read_to_end(&mut head).map_err(io)?;
-        Ok(Input { name: path.to_path_buf(), body: Body::Stream(head, reader) })
+        Ok(Input { name: path.to_path_buf(), body: Body::Stream(head, reader), limits })
     }
 
     /// The name it was opened by.
@@ -127,8 +129,8 @@ impl Input {
         let name = self.name;
         let dec = |e: pprof::DecodeError| ReadError::Decode { path: name.clone(), err: e };
         match self.body {
-            Body::Mapped(m) => pprof::parse(&m).map_err(dec),
-            Body::Stream(head, rest) => pprof::parse_stream(head, rest).map_err(dec),
+            Body::Mapped(m) => pprof::parse_with(&m, &self.limits).map_err(dec),
+            Body::Stream(head, rest) => pprof::parse_stream(head, rest, &self.limits).map_err(dec),
         }
     }
 
@@ -138,17 +140,17 @@ impl Input {
         let bytes = match self.body {
             Body::Mapped(m) => Bytes::Mapped(m),
             Body::Stream(head, rest) => {
-                let mut all = head;
-                rest.take(STREAM_CAP + 1 - all.len() as u64)
-                    .read_to_end(&mut all)
-                    .map_err(|e| format!("{name}: {}", io_msg(&e)))?;
-                if all.len() as u64 > STREAM_CAP {
-                    return Err(format!("{name}: over {} GiB read from a stream: not a heap dump", STREAM_CAP >> 30));
-                }
-                Bytes::Owned(all)
+                let all = std::io::Cursor::new(head).chain(rest);
+                let budget = self.limits.stream_budget();
+                Bytes::Owned(limits::read_capped(all, budget, Exceeded::Stream).map_err(
+                    |e| match limits::limit_error(&e) {
+                        Some(l) => format!("{name}: {l}"),
+                        None => format!("{name}: {}", io_msg(&e)),
+                    },
+                )?)
             }
         };
-        heapdump::from_bytes(bytes).map_err(|e| format!("{name}: {e}"))
+        heapdump::from_bytes(bytes, &self.limits).map_err(|e| format!("{name}: {e}"))
     }
 }
 

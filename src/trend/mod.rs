@@ -60,7 +60,7 @@ fn series(values: Vec<i64>, t_hours: Option<&[f64]>, noise: f64) -> Series {
         shape,
         slope_per_hour: t_hours.map(|t| stats::theil_sen(t, &y)),
         slope_per_snapshot: stats::theil_sen(&idx, &y),
-        growth: values.last().copied().unwrap_or(0) - values.first().copied().unwrap_or(0),
+        growth: values.last().copied().unwrap_or(0).saturating_sub(values.first().copied().unwrap_or(0)),
         mann_kendall_p: mk.p,
         values,
     }
@@ -187,7 +187,7 @@ pub fn run(inputs: &Inputs, load: &Load<'_>, rules: &RuleSet, o: &Options) -> Re
     for i in 1..heaps.len() {
         let restart = match (heaps[i - 1].alloc_space, heaps[i].alloc_space) {
             (Some(a), Some(b)) => b < a,
-            _ => heaps[i].total * 2 < heaps[i - 1].total,
+            _ => heaps[i].total.saturating_mul(2) < heaps[i - 1].total,
         };
         if restart {
             restarts.push(i);
@@ -203,8 +203,8 @@ pub fn run(inputs: &Inputs, load: &Load<'_>, rules: &RuleSet, o: &Options) -> Re
     };
     let unit = sample_type.unit.clone();
     let period = seg.iter().map(|r| r.period).max().unwrap_or(0).max(0);
-    let min_growth = o.min_growth.max(4 * period);
-    let noise = (2 * period).max(1) as f64;
+    let min_growth = o.min_growth.max(period.saturating_mul(4));
+    let noise = period.saturating_mul(2).max(1) as f64;
 
     let times_known = seg.iter().all(|r| r.time_nanos > 0) && seg.windows(2).all(|w| w[1].time_nanos > w[0].time_nanos);
     let t_hours: Option<Vec<f64>> =

@@ -255,9 +255,9 @@ pub fn reduce(path: &Path, p: &Profile, rules: &RuleSet, cache: &FrameCache) -> 
             let vals = p.sample_values(s);
             let v = vals[primary];
             let o = objects_i.map_or(0, |i| vals[i]);
-            total += v;
-            objects += o;
-            alloc += alloc_i.map_or(0, |i| vals[i]);
+            total = total.saturating_add(v);
+            objects = objects.saturating_add(o);
+            alloc = alloc.saturating_add(alloc_i.map_or(0, |i| vals[i]));
             if v == 0 && o == 0 {
                 continue;
             }
@@ -278,16 +278,16 @@ pub fn reduce(path: &Path, p: &Profile, rules: &RuleSet, cache: &FrameCache) -> 
                 }
             };
             let c = category.map_or(ncat - 1, usize::from);
-            categories[c] += v;
-            category_objects[c] += o;
+            categories[c] = categories[c].saturating_add(v);
+            category_objects[c] = category_objects[c].saturating_add(o);
             let name = if node == NO_FRAME {
                 *no_frames.get_or_insert_with(|| cache.get(rules, "<no frames>").0)
             } else {
                 names[node as usize]
             };
             let e = local.entry(site_key(c, name)).or_default();
-            e.0 += v;
-            e.1 += o;
+            e.0 = e.0.saturating_add(v);
+            e.1 = e.1.saturating_add(o);
         }
         let mut entries: Vec<(SiteKey, i64, i64)> = local.into_iter().map(|(k, (v, o))| (k, v, o)).collect();
         entries.sort_unstable_by_key(|e| e.0);

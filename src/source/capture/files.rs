@@ -90,7 +90,7 @@ fn write_tmp(tmp: &Path, data: &[u8]) -> io::Result<()> {
     f.sync_all()
 }
 
-fn publish(dir: &Path, stem: &str, kind: Kind, tmp: &Path) -> io::Result<PathBuf> {
+pub(crate) fn publish(dir: &Path, stem: &str, kind: Kind, tmp: &Path) -> io::Result<PathBuf> {
     for n in 0..10_000 {
         let dest = dir.join(file_name(stem, n, kind));
         match fs::hard_link(tmp, &dest) {
