@@ -12,8 +12,8 @@ use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use leakscope::attribute::RuleSet;
+use leakscope::diff::report::{build, Options as ReportOptions};
 use leakscope::diff::{diff_types, Options, Types};
-use leakscope::report::diff::{build, Options as ReportOptions};
 
 /// The synthetic profile of `variant` (0 = base, 1 = later, grown) with
 /// the share `live` of its sites live, generated once into benches/data/
@@ -73,7 +73,7 @@ fn pair(c: &mut Criterion, name: &str, a: &[u8], b: &[u8]) {
             let d = diff_types(pa, pb, &rules, Options::default(), &types()).unwrap();
             let r = build(&d, &rules, &ro);
             let mut out = Vec::new();
-            leakscope::report::render::json(&r, &mut out).unwrap();
+            leakscope::report::render::diff::json(&r, &mut out).unwrap();
             out.len()
         })
     });

@@ -7,7 +7,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use leakscope::heapdump::dominators::{Csr, Dominators};
+use leakscope::heap::dominators::{Csr, Dominators};
 
 /// xorshift64, so the graph is the same on every run without a RNG crate.
 struct Rng(u64);

@@ -13,11 +13,11 @@ use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use leakscope::attribute::RuleSet;
-use leakscope::heapdump::analysis::Analysis;
-use leakscope::heapdump::dominators::Dominators;
-use leakscope::heapdump::graph::{self, AddrIndex};
+use leakscope::heap::analysis::Analysis;
+use leakscope::heap::dominators::Dominators;
+use leakscope::heap::graph::{self, AddrIndex};
+use leakscope::heap::report::{self as model, Options};
 use leakscope::heapdump::parse::{self, Bytes};
-use leakscope::report::heap::{self as model, Options};
 
 /// The largest gzipped `2.heapdump.gz` fixture, gunzipped.
 fn fixture() -> (String, Vec<u8>) {

@@ -36,13 +36,14 @@ fn inputs() -> PathBuf {
 fn benches(c: &mut Criterion) {
     let dir = inputs();
     let rules = RuleSet::load(None).expect("built-in rules");
-    let o = leakscope::trend::Options { min_growth: 0, min_growth_ratio: 0.1, limit: None, nodecount: 10 };
+    let o =
+        leakscope::trend::Options { min_growth: 0, min_growth_ratio: 0.1, limit: None, nodecount: 10, strict: false };
     let one = dir.join("heap-0000.pb.gz");
     let mut g = c.benchmark_group("trend");
     g.sample_size(10);
-    g.bench_function("decode one ~1 MB snapshot", |b| b.iter(|| leakscope::pprof::read_path(&one).unwrap()));
+    g.bench_function("decode one ~1 MB snapshot", |b| b.iter(|| leakscope::source::read_profile(&one).unwrap()));
     g.bench_function(format!("trend over {N} snapshots"), |b| {
-        b.iter(|| leakscope::trend::run(std::slice::from_ref(&dir), &rules, &o).unwrap())
+        b.iter(|| leakscope::trend(std::slice::from_ref(&dir), &rules, &o, Default::default()).unwrap())
     });
     g.finish();
 }

@@ -10,8 +10,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use leakscope::graph::{aggregate_types, Granularity};
-use leakscope::pprof::read_path;
 use leakscope::profile::Profile;
+use leakscope::source::read_profile as read_path;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

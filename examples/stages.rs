@@ -8,9 +8,9 @@
 use std::time::Instant;
 
 use leakscope::attribute::RuleSet;
+use leakscope::diff::report::{build, Options as ReportOptions};
+use leakscope::diff::retention::RetentionGraph;
 use leakscope::diff::{diff_types, Options, Types};
-use leakscope::graph::retention::RetentionGraph;
-use leakscope::report::diff::{build, Options as ReportOptions};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -37,7 +37,7 @@ fn main() {
     let r = build(&d, &rules, &ro);
     let t6 = Instant::now();
     let mut out = Vec::new();
-    leakscope::report::render::json(&r, &mut out).expect("json");
+    leakscope::report::render::diff::json(&r, &mut out).expect("json");
     let t7 = Instant::now();
     let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
     println!(

@@ -362,6 +362,27 @@ impl Profile {
         self.sample_type_index("inuse_space").is_some()
     }
 
+    /// What kind of profile this is, when it is neither a heap profile nor a
+    /// goroutine profile (whose memory and counts can leak): "a CPU
+    /// profile", "a mutex or block profile", or its sample types.
+    pub fn non_memory_kind(&self) -> Option<String> {
+        const LEAKY: [&str; 7] =
+            ["inuse_space", "inuse_objects", "alloc_space", "alloc_objects", "space", "objects", "goroutine"];
+        let names: Vec<&str> = (0..self.sample_types.len()).map(|i| self.sample_type_name(i)).collect();
+        if names.iter().any(|n| LEAKY.contains(n)) {
+            return None;
+        }
+        Some(if names.contains(&"cpu") {
+            "a CPU profile".to_string()
+        } else if names.contains(&"contentions") || names.contains(&"delay") {
+            "a mutex or block profile".to_string()
+        } else if names.is_empty() {
+            "a profile with no sample types".to_string()
+        } else {
+            format!("a profile of {}", names.join(", "))
+        })
+    }
+
     /// Sum of absolute sample values per sample type, as pprof computes a
     /// report's total.
     pub fn totals(&self) -> Vec<i64> {
@@ -372,9 +393,26 @@ impl Profile {
         }
         for row in self.values.chunks_exact(n) {
             for (acc, v) in t.iter_mut().zip(row) {
-                *acc = acc.wrapping_add(v.wrapping_abs());
+                *acc = acc.saturating_add(v.saturating_abs());
             }
         }
         t
     }
+}
+
+/// How finely frames are grouped into nodes, as pprof's `-granularity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Granularity {
+    /// One node per function name (the default).
+    #[default]
+    Functions,
+    /// One node per function name and source file.
+    Filefunctions,
+    /// One node per source file.
+    Files,
+    /// One node per function, file and line.
+    Lines,
+    /// One node per instruction address and source line.
+    Addresses,
 }

@@ -229,12 +229,12 @@ fn captures_heap_goroutines_and_metrics() {
     }
 
     for h in &heaps {
-        let p = leakscope::pprof::read_path(&out.join(h)).expect("heap snapshot parses");
+        let p = leakscope::source::read_profile(&out.join(h)).expect("heap snapshot parses");
         let t = p.sample_type_index("inuse_space").expect("has inuse_space");
         assert!(p.totals()[t] > 0, "{h}: empty inuse_space");
     }
     for g in &gors {
-        let p = leakscope::pprof::read_path(&out.join(g)).expect("goroutine profile parses");
+        let p = leakscope::source::read_profile(&out.join(g)).expect("goroutine profile parses");
         assert_eq!(p.sample_type_name(0), "goroutine");
         assert!(p.totals()[0] > 1, "{g}: too few goroutines");
     }

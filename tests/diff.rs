@@ -249,3 +249,95 @@ fn reconciliation_with_memstats() {
     let d = root().join("testdata/leaks/fixed");
     assert!(diff_json(&d.join("00-heap.pb.gz"), &d.join("05-heap.pb.gz"), &[])["reconciliation"].is_null());
 }
+
+/// Two runs of the leaky proxy: BASE late in the config-reload run, NEW
+/// early in the next run (the fixed scenario, started after the first was
+/// killed). The diff must say the process restarted and must not say "no
+/// leak"; every pair from one run must say it did not (issue 18, section 2).
+#[test]
+fn restart_between_snapshots_is_not_read_as_no_leak() {
+    let leaks = root().join("testdata/leaks");
+    let base = leaks.join("config-reload/05-heap.pb.gz");
+    let new = leaks.join("fixed/00-heap.pb.gz");
+    let (b, n) = (base.to_str().unwrap(), new.to_str().unwrap());
+    let doc = leakscope_json(&["diff", "--format", "json", b, n]);
+    assert_eq!(doc["restarted"], true, "{}", doc["verdict"]);
+    assert!(doc["schema_minor"].as_u64().unwrap() >= 1);
+    assert_eq!(doc["verdict"]["leak"], false);
+    let headline = doc["verdict"]["headline"].as_str().unwrap();
+    assert!(!headline.to_lowercase().contains("no leak"), "{headline}");
+    assert!(headline.contains("CANNOT JUDGE"), "{headline}");
+    let reasons = doc["verdict"]["reasons"].to_string();
+    assert!(reasons.contains("alloc_space fell"), "{reasons}");
+    let steps = doc["next_steps"].to_string();
+    assert!(steps.contains("leakscope trend"), "the next step says what to compare instead: {steps}");
+    // Every format says it; the text is not green "No leak".
+    for f in ["text", "markdown", "html"] {
+        let out = leakscope(&["diff", "--color", "never", "--format", f, b, n]);
+        let s = String::from_utf8_lossy(&out.stdout);
+        assert!(s.contains("CANNOT JUDGE") && !s.contains("No leak"), "{f}");
+    }
+    // The gates: --fail-on-leak does not trip (no leak is claimed);
+    // --fail-on-restart does.
+    assert_eq!(leakscope(&["diff", "--fail-on-leak", b, n]).status.code(), Some(0));
+    let out = leakscope(&["diff", "--fail-on-restart", b, n]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--fail-on-restart"));
+
+    // One process: never restarted.
+    for s in ["http-request", "config-reload", "metrics", "all-three", "fixed"] {
+        for (i, j) in [(0, 5), (0, 1), (2, 4)] {
+            let d = leaks.join(s);
+            let (b, n) = (d.join(format!("0{i}-heap.pb.gz")), d.join(format!("0{j}-heap.pb.gz")));
+            let doc = leakscope_json(&["diff", "--format", "json", b.to_str().unwrap(), n.to_str().unwrap()]);
+            assert_eq!(doc["restarted"], false, "{s} {i}->{j}: {}", doc["verdict"]["reasons"]);
+            assert_eq!(doc["warnings"], serde_json::json!([]), "{s}: one program");
+        }
+    }
+}
+
+/// `new` with its main mapping's file and build ID replaced.
+fn other_program(src: &Path, file: Option<&str>, build_id: Option<&str>) -> tempfile::NamedTempFile {
+    use prost::Message;
+    use std::io::Read;
+    let mut raw = Vec::new();
+    flate2::read::MultiGzDecoder::new(&std::fs::read(src).unwrap()[..]).read_to_end(&mut raw).unwrap();
+    let mut p = leakscope::pprof::proto::Profile::decode(raw.as_slice()).unwrap();
+    let m = p.mapping.first().cloned().unwrap();
+    for (want, idx) in [(file, m.filename), (build_id, m.build_id)] {
+        if let Some(w) = want {
+            p.string_table[idx as usize] = w.to_string();
+        }
+    }
+    let f = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(f.path(), p.encode_to_vec()).unwrap();
+    f
+}
+
+/// Two programs: the header warns and names both; a changed build ID is a
+/// new process (issue 18, section 2).
+#[test]
+fn different_programs_are_named() {
+    let d = root().join("testdata/leaks/config-reload");
+    let base = d.join("00-heap.pb.gz");
+    let b = base.to_str().unwrap();
+    let info = String::from_utf8(leakscope(&["info", b]).stdout).unwrap();
+    assert!(info.contains("Program:") && info.contains("build ID"), "{info}");
+
+    let renamed = other_program(&d.join("05-heap.pb.gz"), Some("/usr/local/bin/traefik"), None);
+    let doc = leakscope_json(&["diff", "--format", "json", b, renamed.path().to_str().unwrap()]);
+    let w = doc["warnings"].to_string();
+    assert!(
+        w.contains("different programs") && w.contains("/usr/local/bin/traefik") && w.contains("leakyproxy"),
+        "{w}"
+    );
+    assert_eq!(doc["restarted"], false, "same build ID: the file was only moved");
+    let text = String::from_utf8(leakscope(&["diff", "--color", "never", b, renamed.path().to_str().unwrap()]).stdout)
+        .unwrap();
+    assert!(text.contains("warning: BASE and NEW come from different programs"), "{text}");
+
+    let rebuilt = other_program(&d.join("05-heap.pb.gz"), None, Some("0123456789abcdef"));
+    let doc = leakscope_json(&["diff", "--format", "json", b, rebuilt.path().to_str().unwrap()]);
+    assert_eq!(doc["restarted"], true, "{}", doc["verdict"]);
+    assert!(doc["verdict"]["reasons"].to_string().contains("main binary changed"));
+}

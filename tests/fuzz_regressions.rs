@@ -523,14 +523,14 @@ fn heapdump_objects_in_many_arenas_stay_small() {
     w.segment(13, 0x900000, &seg, &[0, 8, 16, 24]);
     let d = w.finish();
     let dump = heapdump_exercise::exercise(&d).expect("sparse objects parse");
-    let index = leakscope::heapdump::graph::AddrIndex::new(&dump.objects.addr, &dump.objects.size);
+    let index = leakscope::heap::graph::AddrIndex::new(&dump.objects.addr, &dump.objects.size);
     assert!(index.table_bytes() < 64 * d.len(), "index of {} bytes for a {}-byte dump", index.table_bytes(), d.len());
     for i in [0, 1, n / 2, n - 1] {
         assert_eq!(index.find(0xc000000000 + (i << 26)), Some(i as u32));
         assert_eq!(index.find(0xc000000000 + (i << 26) + 1), None);
     }
     let rules = leakscope::attribute::RuleSet::load(None).unwrap();
-    let a = leakscope::heapdump::analysis::Analysis::new(&dump, None, &rules);
+    let a = leakscope::heap::analysis::Analysis::new(&dump, None, &rules);
     assert_eq!(a.totals().1.objects, 4);
 }
 
@@ -588,7 +588,7 @@ fn heapdump_frame_roots_attributed_like_their_stacks() {
     let d = w.finish();
     let dump = heapdump_exercise::exercise(&d).unwrap();
     let rules = leakscope::attribute::RuleSet::load(None).unwrap();
-    let a = leakscope::heapdump::analysis::Analysis::new(&dump, None, &rules);
+    let a = leakscope::heap::analysis::Analysis::new(&dump, None, &rules);
     let mut checked = 0;
     for (i, r) in a.graph.roots.iter().enumerate() {
         let Some(f) = r.frame else { continue };

@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use leakscope::attribute::RuleSet;
-use leakscope::heapdump::{self, analysis::Analysis, parse::tag};
+use leakscope::heap::{self, analysis::Analysis};
+use leakscope::heapdump::parse::tag;
 use serde_json::Value;
 
 const SCENARIOS: [&str; 4] = ["global-map", "goroutine-stack", "config-registry", "control"];
@@ -42,6 +43,18 @@ fn oracle(path: &Path) -> Value {
     serde_json::from_slice(&out.stdout).expect("oracle prints JSON")
 }
 
+/// The oracle checks itself: a hand-built dump, and random graphs against
+/// brute-force definitions of dominators, retained sizes and site sums.
+#[test]
+fn oracle_self_test() {
+    let out = Command::new("python3")
+        .arg(common::root().join("tests/oracle/heapdump.py"))
+        .arg("--selftest")
+        .output()
+        .expect("python3 runs");
+    assert!(out.status.success(), "oracle self-test: {}", String::from_utf8_lossy(&out.stderr));
+}
+
 fn expected(scenario: &str) -> Value {
     let p = common::root().join(format!("testdata/heapdumps/{scenario}/expected.json"));
     serde_json::from_str(&std::fs::read_to_string(p).expect("expected.json")).expect("JSON")
@@ -57,7 +70,7 @@ fn parity_with_the_independent_reader() {
     let mut compared = 0;
     for path in dumps() {
         let o = oracle(&path);
-        let d = heapdump::read_path(&path).unwrap();
+        let d = leakscope::source::read_heap_dump(&path).unwrap();
         let a = Analysis::new(&d, None, &rules);
         let name = path.display().to_string();
 
@@ -283,23 +296,117 @@ fn exported_profile_opens_in_go_tool_pprof_with_our_numbers() {
         let total = |t: usize| raw.samples.iter().map(|x| x.0[t]).sum::<i64>();
         assert_eq!(total(1), oracle["reachable"]["bytes"].as_i64().unwrap(), "{s}: inuse_space total");
         assert_eq!(total(0), oracle["reachable"]["objects"].as_i64().unwrap(), "{s}: objects total");
-        // Each site's retained_space equals the oracle's group retained for that stack.
-        let mut want: BTreeMap<Vec<String>, i64> = BTreeMap::new();
-        for site in oracle["sites"].as_array().unwrap() {
-            let stack: Vec<String> =
-                site["stack"].as_array().unwrap().iter().map(|f| f.as_str().unwrap().to_string()).collect();
-            *want.entry(stack).or_default() += site["retained"].as_i64().unwrap();
+        // Stacks are as Go's own heap profiles show them (the oracle's
+        // pprof_stack): the runtime's allocation frames are hidden, so the
+        // leaf is the allocating function.
+        let stacks = raw_stacks(&raw);
+        for (stack, _) in &stacks {
+            let runtime = |f: &String| f.starts_with("runtime.") || f.starts_with("internal/runtime/");
+            assert!(
+                stack.first().is_none_or(|f| !runtime(f)) || stack.iter().all(runtime),
+                "{s}: a runtime frame leads a stack that has others: {stack:?}"
+            );
         }
-        let mut got: BTreeMap<Vec<String>, i64> = BTreeMap::new();
-        for (values, locs) in &raw.samples {
-            let stack: Vec<String> =
-                locs.iter().flat_map(|l| raw.locations[l].lines.iter().map(|ln| ln.name.clone())).collect();
-            if stack == [heapdump::export::UNSAMPLED] {
+        // Each stack's objects and inuse_space are the oracle's for its sites.
+        let by_stack = |field: &str| -> BTreeMap<Vec<String>, i64> {
+            let mut want: BTreeMap<Vec<String>, i64> = BTreeMap::new();
+            for site in oracle["sites"].as_array().unwrap() {
+                let stack: Vec<String> =
+                    site["pprof_stack"].as_array().unwrap().iter().map(|f| f.as_str().unwrap().to_string()).collect();
+                *want.entry(stack).or_default() += site[field].as_i64().unwrap();
+            }
+            want
+        };
+        let got = |t: usize| -> BTreeMap<Vec<String>, i64> {
+            let mut m: BTreeMap<Vec<String>, i64> = BTreeMap::new();
+            for (stack, values) in &stacks {
+                if stack != &[heap::export::UNSAMPLED] {
+                    *m.entry(stack.clone()).or_default() += values[t];
+                }
+            }
+            m
+        };
+        assert_eq!(got(0), by_stack("objects"), "{s}: objects per allocation stack");
+        assert_eq!(got(1), by_stack("shallow"), "{s}: inuse_space per allocation stack");
+        // retained_space counts each reachable byte once, in the site of its
+        // nearest dominator-tree ancestor-or-self with an allocation sample
+        // (the oracle's attributed), the rest under [no allocation sample];
+        // so it totals the reachable heap, as inuse_space does.
+        assert_eq!(got(2), by_stack("attributed"), "{s}: retained_space per allocation stack");
+        let unsampled: Vec<&Vec<i64>> =
+            stacks.iter().filter(|(st, _)| st == &[heap::export::UNSAMPLED]).map(|(_, v)| v).collect();
+        assert!(unsampled.len() <= 1, "{s}: {unsampled:?}");
+        let unattributed = unsampled.first().map_or(0, |v| v[2]);
+        assert_eq!(unattributed, oracle["unattributed"].as_i64().unwrap(), "{s}: unattributed bytes");
+        assert_eq!(total(2), oracle["reachable"]["bytes"].as_i64().unwrap(), "{s}: retained_space total");
+    }
+}
+
+/// `leakscope top DUMP` is `go tool pprof -top` of the dump's export, for
+/// every sample type, and no byte total passes the reachable heap.
+#[test]
+fn top_of_a_dump_is_pprof_of_its_export_within_the_heap() {
+    let Some(go) = common::go() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    for path in dumps() {
+        let p = path.to_str().unwrap();
+        let out = dir.path().join("export.pb.gz");
+        let heap = common::leakscope_json(&["heap", p, "--format", "json", "--output-pprof", out.to_str().unwrap()]);
+        // (parity_with_the_independent_reader checks it against the oracle's)
+        let reachable = heap["summary"]["reachable"]["bytes"].as_i64().unwrap();
+        let raw = common::pprof_raw(&go, &out, None);
+        for (t, (ty, unit)) in raw.sample_types.iter().enumerate() {
+            let (total, want) = common::expected_top(&raw, t, "functions");
+            let mut args = vec!["top", p, "--format", "json", "--nodecount", "0"];
+            if ty != "retained_space" {
+                args.extend(["--sample-type", ty]);
+            }
+            let doc = common::leakscope_json(&args);
+            assert_eq!(doc["total"].as_i64(), Some(total), "{p} {ty}: total");
+            assert_eq!(common::json_rows(&doc), want, "{p} {ty}: rows");
+            if unit == "bytes" {
+                assert!(total <= reachable, "{p} {ty}: {total} bytes on a {reachable}-byte reachable heap");
+            }
+        }
+    }
+}
+
+/// The samples of a `-raw` profile as (function names innermost first, values).
+fn raw_stacks(raw: &common::RawProfile) -> Vec<(Vec<String>, Vec<i64>)> {
+    raw.samples
+        .iter()
+        .map(|(values, locs)| {
+            let stack = locs.iter().flat_map(|l| raw.locations[l].lines.iter().map(|ln| ln.name.clone())).collect();
+            (stack, values.clone())
+        })
+        .collect()
+}
+
+/// `leakscope top DUMP` puts the flat bytes in the function that
+/// allocated them, as `go tool pprof -top` does on a Go heap profile, not
+/// in `runtime.mallocgc`: the leak's allocating function (from the
+/// generator's expected.json) has the most flat, in the default
+/// retained_space and in inuse_space.
+#[test]
+fn top_of_a_dump_puts_flat_in_the_allocating_function() {
+    for s in SCENARIOS {
+        let e = expected(s);
+        for dump in e["dumps"].as_array().unwrap() {
+            let leak = &dump["leak"];
+            if leak["kind"] == "none" {
                 continue;
             }
-            *got.entry(stack).or_default() += values[2];
+            let path = common::root().join(format!("testdata/heapdumps/{s}/{}", dump["file"].as_str().unwrap()));
+            let p = path.to_str().unwrap();
+            // The default sample type (retained_space), then inuse_space.
+            for extra in [&[][..], &["--sample-type", "inuse_space"]] {
+                let mut args = vec!["top", p, "--format", "json", "--nodecount", "0"];
+                args.extend(extra);
+                let rows = common::json_rows(&common::leakscope_json(&args));
+                let first = rows.iter().max_by_key(|r| (r.1, std::cmp::Reverse(r.0.clone()))).unwrap();
+                assert_eq!(first.0, leak["alloc_site"].as_str().unwrap(), "{s} {p} {extra:?}: top flat {first:?}");
+            }
         }
-        assert_eq!(got, want, "{s}: retained_space per allocation stack");
     }
 }
 

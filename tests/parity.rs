@@ -115,3 +115,37 @@ fn default_sample_type_is_pprofs() {
         assert_eq!(doc["sample_type"]["name"], pprof_type.as_str(), "{}", Path::new(&f).display());
     }
 }
+
+/// Tests find the corpus only through `common::corpus()`, which
+/// `LEAKSCOPE_HIDE_CORPUS` hides: `.ci/run`'s run without the corpus
+/// then covers every test, so none can need `../shared` unnoticed.
+#[test]
+fn the_corpus_is_found_only_through_common() {
+    // A string literal naming the corpus's folder or its manifest (written
+    // so that this line does not match itself).
+    let lit = regex::Regex::new(r#""[^"]*(shar[e]d/|MANIFEST[.]tsv)[^"]*"|"shar[e]d""#).unwrap();
+    let mut offenders = Vec::new();
+    let mut stack = vec![root().join("tests"), root().join("fuzz/fuzz_targets")];
+    let mut scanned = 0;
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            if p.extension().is_none_or(|x| x != "rs") || p.ends_with("tests/common/mod.rs") {
+                continue;
+            }
+            scanned += 1;
+            let text = std::fs::read_to_string(&p).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                if !line.trim_start().starts_with("//") && lit.is_match(line) {
+                    offenders.push(format!("{}:{}: {}", p.display(), n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(scanned > 10, "scanned only {scanned} files");
+    assert!(offenders.is_empty(), "use common::corpus() instead:\n{}", offenders.join("\n"));
+}

@@ -380,6 +380,18 @@ fn fleet_trend_diff_and_errors_against_a_real_server() {
         assert_eq!(gaps.len(), 6, "{pod}: the six windows before the pod started are gaps: {gaps:?}");
         assert!(gaps.iter().all(|g| g.as_str().unwrap().contains("a gap, not a zero")));
     }
+    // HTML and DOT carry the diff of the first and last analysed windows.
+    for format in ["html", "dot"] {
+        let mut a = strs(&["trend", "--pyroscope", &url, "--query", "{service_name=\"leaktest\", pod=\"reload\"}"]);
+        a.extend(range(to));
+        a.extend(strs(&["--step", "5m", "--format", format]));
+        let o = run(&a);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "trend --pyroscope --format {format}: {err}");
+        assert!(!err.contains("no first/last diff"), "{format}: {err}");
+        let page = String::from_utf8_lossy(&o.stdout);
+        assert!(page.contains("writerScanner"), "{format}: the first/last diff names the growing site");
+    }
     // The restarted pod: a restart found at window 6, judged since.
     let mut a = strs(&["trend", "--pyroscope", &url, "--query", "{service_name=\"leaktest\", pod=\"restart\"}"]);
     a.extend(range(to));

@@ -152,3 +152,56 @@ fn limit_projection_and_gates() {
     assert_eq!(code(&["trend", "--fail-on-leak", dir("fixed").to_str().unwrap()]), Some(0));
     assert_eq!(code(&["trend", root().join("testdata/leaks/fixed/00-heap.pb.gz").to_str().unwrap()]), Some(2));
 }
+
+/// A snapshot directory with `bad` of its heap profiles replaced by junk.
+fn with_corrupt(s: &str, bad: &[usize]) -> tempfile::TempDir {
+    let t = tempfile::tempdir().unwrap();
+    for (i, h) in heaps(s).iter().enumerate() {
+        let to = t.path().join(std::path::Path::new(h).file_name().unwrap());
+        if bad.contains(&i) {
+            std::fs::write(&to, b"<html>502 Bad Gateway</html>").unwrap();
+        } else {
+            std::fs::copy(h, &to).unwrap();
+        }
+    }
+    t
+}
+
+/// Unreadable snapshots in a directory are listed on stderr, counted in the
+/// verdict, and refused when they are many (issue 19, item 8).
+#[test]
+fn corrupt_snapshots_are_reported_and_many_are_refused() {
+    // One of six unreadable: judged on five, said on stderr and in the verdict.
+    let t = with_corrupt("metrics", &[2]);
+    let d = t.path().to_str().unwrap();
+    let out = leakscope(&["trend", "--format", "json", d]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("warning: skipped") && err.contains("02-heap.pb.gz"), "stderr: {err}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reasons = doc["verdict"]["reasons"].to_string();
+    assert!(reasons.contains("5 of 6 snapshots judged"), "{reasons}");
+    assert_eq!(doc["verdict"]["leak"], true, "five snapshots still show the metrics leak");
+
+    // Four of six unreadable: refused, exit 2, one line.
+    let t = with_corrupt("metrics", &[1, 2, 3, 4]);
+    let out = leakscope(&["trend", t.path().to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("4 of 6 snapshots could not be read"), "{err}");
+    assert!(out.stdout.is_empty(), "no verdict on what is left");
+
+    // Two of six left: fewer than three, refused.
+    let t = with_corrupt("metrics", &[0, 1, 2, 5]);
+    let out = leakscope(&["trend", t.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+
+    // --strict: any unreadable snapshot fails, naming it.
+    let t = with_corrupt("metrics", &[2]);
+    let out = leakscope(&["trend", "--strict", t.path().to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("02-heap.pb.gz") && err.contains("--strict"), "{err}");
+}

@@ -8,11 +8,11 @@
 #![allow(dead_code)]
 
 use leakscope::attribute::RuleSet;
-use leakscope::heapdump::analysis::Analysis;
+use leakscope::heap::analysis::Analysis;
+use leakscope::heap::report::{self as model, Options};
 use leakscope::heapdump::parse::{self, Bytes, DumpError, HeapDump, HEADER};
-use leakscope::report::heap::{self as model, Options};
-use leakscope::report::heap_render as render;
-use leakscope::report::render::Style;
+use leakscope::report::render::heap as render;
+use leakscope::report::style::Style;
 
 /// `data`, with the dump header put in front when it is missing, so that
 /// the fuzzer does not spend its time finding those 16 bytes.
@@ -68,12 +68,15 @@ pub fn analyse(dump: &HeapDump) {
         render::text(&r, Style { color: false }, &mut out).expect("text");
         render::markdown(&r, &mut out).expect("markdown");
         render::json(&r, &mut out).expect("json");
-        leakscope::report::heap_html::report(&r, &mut out).expect("html");
+        leakscope::report::render::html::heap::report(&r, &mut out).expect("html");
     }
     let d = model::build_diff(&a, "a", &a, "b", rules, &Options::default());
     let mut out = Vec::new();
     render::diff_text(&d, Style { color: false }, &mut out).expect("diff text");
     render::diff_json(&d, &mut out).expect("diff json");
-    let p = leakscope::heapdump::export::profile(&a);
-    let _ = p;
+    let p = leakscope::heap::export::profile(&a);
+    // inuse_space and retained_space both partition the reachable heap.
+    let total = |t: usize| p.sample.iter().map(|s| s.value[t]).sum::<i64>();
+    assert_eq!(total(1) as u64, a.totals().1.bytes, "inuse_space totals the reachable heap");
+    assert_eq!(total(2), total(1), "retained_space totals the reachable heap");
 }

@@ -15,7 +15,7 @@
 //! (to save a crash as a plain dump under testdata/fuzz-regressions/heapdump).
 #![no_main]
 
-use leakscope::heapdump::graph::AddrIndex;
+use leakscope::heap::graph::AddrIndex;
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 
@@ -164,7 +164,7 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(index.find(v).map(|x| x as usize), linear(v), "find({v:#x})");
         }
     }
-    let a = leakscope::heapdump::analysis::Analysis::new(&dump, None, heapdump_exercise::rules());
+    let a = leakscope::heap::analysis::Analysis::new(&dump, None, heapdump_exercise::rules());
     let (_, live, _) = a.totals();
     let sr = a.graph.super_root() as usize;
     assert_eq!(a.retained[sr], live.bytes, "super-root retains the reachable heap");

@@ -1,6 +1,9 @@
 //! The attribution rules engine: which category a stack's memory belongs
 //! to, and which frame and rule decided it.
 //!
+//! Longer than 700 lines: a third is tests; the rest is one rule pack (its
+//! file format, loading, and the decision walk), which share private types.
+//!
 //! Rules are regular expressions over function names, in a documented TOML
 //! (or JSON) format; the built-in pack (`builtin.toml`) covers the Go
 //! runtime and standard library, common libraries, and Traefik v2/v3. A
@@ -14,6 +17,8 @@ use std::path::Path;
 use regex::bytes::{RegexSet, RegexSetBuilder};
 use serde::{Deserialize, Serialize};
 
+use crate::limits::{self, Exceeded, Limits};
+
 /// The built-in rule pack, as shipped.
 pub const BUILTIN: &str = include_str!("builtin.toml");
 
@@ -21,7 +26,7 @@ pub const BUILTIN: &str = include_str!("builtin.toml");
 pub const TRAEFIK_PREFIX: &str = r"^github\.com/traefik/traefik/v[23]/pkg/";
 
 /// Name of the bucket for stacks no rule matched.
-pub const UNATTRIBUTED: &str = "unattributed";
+pub use crate::report::UNATTRIBUTED;
 
 /// A category and the frames that identify it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -68,6 +73,12 @@ pub struct SignatureRule {
     pub references: Vec<String>,
     /// Every regex must match at least one frame of the stack.
     pub all: Vec<String>,
+    /// Version evidence: a frame anywhere in the profile matching one of
+    /// these proves the program is outside the affected versions (e.g. a
+    /// symbol that exists only in later releases), and the signature is
+    /// ruled out.
+    #[serde(default)]
+    pub ruled_out_by: Vec<String>,
 }
 
 /// A rules file: the built-in pack or a user's additions.
@@ -100,7 +111,17 @@ impl RulesFile {
 
     /// Reads a rules file.
     pub fn read(path: &Path) -> Result<RulesFile, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        RulesFile::read_with(path, &Limits::default())
+    }
+
+    /// Reads a rules file of at most [`Limits::small_file_budget`] bytes.
+    pub fn read_with(path: &Path, limits: &Limits) -> Result<RulesFile, String> {
+        let err = |e: std::io::Error| format!("{}: {e}", path.display());
+        let f = std::fs::File::open(path).map_err(err)?;
+        let bytes = limits::read_capped(f, limits.small_file_budget(), Exceeded::SmallFile).map_err(err)?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            err(std::io::Error::new(std::io::ErrorKind::InvalidData, "stream did not contain valid UTF-8"))
+        })?;
         RulesFile::parse(&text).map_err(|e| format!("{}: {}", path.display(), e.trim_end().replace('\n', " ")))
     }
 
@@ -303,6 +324,9 @@ impl RuleSet {
             if s.all.is_empty() {
                 return Err(format!("signature {} has no patterns", s.id));
             }
+            for p in &s.ruled_out_by {
+                regex::Regex::new(p).map_err(|e| format!("signature {}: ruled_out_by {p:?}: {e}", s.id))?;
+            }
             let mut mask = 0u128;
             for p in &s.all {
                 if sig_texts.len() >= 128 {
@@ -319,9 +343,14 @@ impl RuleSet {
 
     /// The built-in rules, optionally merged with a user file.
     pub fn load(user: Option<&Path>) -> Result<RuleSet, String> {
+        RuleSet::load_with(user, &crate::limits::current())
+    }
+
+    /// [`RuleSet::load`], reading the user file within `limits`.
+    pub fn load_with(user: Option<&Path>, limits: &Limits) -> Result<RuleSet, String> {
         let builtin = RulesFile::parse(BUILTIN).map_err(|e| format!("built-in rules: {e}"))?;
         let file = match user {
-            Some(p) => builtin.merged(RulesFile::read(p)?),
+            Some(p) => builtin.merged(RulesFile::read_with(p, limits)?),
             None => builtin,
         };
         RuleSet::new(file)

@@ -12,8 +12,8 @@ use std::time::Duration;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::capture::{self, files, format_duration, Endpoints, Event, Kind, Options, SystemClock, UreqFetcher};
-use crate::report::units;
+use crate::source::capture::{self, files, format_duration, Endpoints, Event, Kind, Options, SystemClock, UreqFetcher};
+use crate::units;
 
 /// Arguments of `leakscope capture`.
 #[derive(Debug, Args)]
@@ -101,6 +101,7 @@ pub(crate) fn run(a: CaptureArgs, _out: &mut dyn Write) -> anyhow::Result<ExitCo
     o.every = a.every;
     o.count = a.count;
     o.duration = a.duration;
+    o.limits = crate::limits::current();
 
     // Snapshots expected, when known, for the bar.
     let expected = match (a.count, a.duration) {

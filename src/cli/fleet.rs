@@ -9,11 +9,10 @@ use anyhow::anyhow;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::diff::{parse_size, Color};
-use super::gates::{use_color, Gates, Judging, Outcome};
+use super::common::{parse_size, use_color, Color, Gates, Judging, Outcome};
 use crate::fleet::{self, Options};
 use crate::report::fleet as render;
-use crate::report::render::Style;
+use crate::report::style::Style;
 use crate::source::pyroscope::{self as pyro, time, Client, Config, Windows};
 
 /// How to reach Pyroscope: shared by `fleet`, and by `trend` and `diff`
@@ -230,6 +229,7 @@ pub(crate) fn run(a: FleetArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode>
         unit: &r.source.unit,
         min_growth: r.min_growth,
         leak: r.verdict.leak,
+        restarted: r.verdict.restarted > 0,
         category_delta: &category_delta,
     }))
 }
@@ -309,7 +309,7 @@ pub struct DiffFromPyroscope {
 
 /// `2026-12-07T00:10:00Z`.
 fn rfc3339(ms: i64) -> String {
-    crate::report::units::utc(ms.saturating_mul(1_000_000)).replace(' ', "T").replace("TUTC", "Z")
+    crate::units::utc(ms.saturating_mul(1_000_000)).replace(' ', "T").replace("TUTC", "Z")
 }
 
 fn required_query(q: &Option<String>) -> anyhow::Result<String> {
@@ -318,14 +318,50 @@ fn required_query(q: &Option<String>) -> anyhow::Result<String> {
         .ok_or_else(|| anyhow!("--pyroscope needs --query SELECTOR, e.g. --query '{{service_name=\"traefik\"}}'"))
 }
 
+/// `trend --pyroscope`: the document, rendered and gated as `trend`'s.
+pub(crate) fn trend_run(a: &super::trend::TrendArgs, url: &str, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let rules = a.judging.rules()?;
+    let gates = a.gates.validate(&rules)?;
+    let o = crate::trend::Options {
+        min_growth: a.judging.min_growth,
+        min_growth_ratio: a.judging.min_growth_pct / 100.0,
+        limit: a.limit,
+        nodecount: a.nodecount,
+        strict: a.strict,
+    };
+    let format = a.format.report(a.color);
+    let doc = trend_document(&a.pyroscope, url, &rules, &o, format.needs())?;
+    for s in &doc.report.skipped {
+        eprintln!("leakscope: warning: skipped {s}");
+    }
+    for w in &doc.warnings {
+        eprintln!("leakscope: warning: {w}");
+    }
+    crate::report::render::trend::render(&doc, format, out)?;
+    out.flush()?;
+    let r = &doc.report;
+    let category_delta = |n: &str| r.categories.iter().find(|c| c.name == n).map_or(0, |c| c.delta);
+    Ok(gates.exit_code(&Outcome {
+        total_delta: r.total_delta,
+        unit: &r.sample_type.unit,
+        min_growth: r.min_growth,
+        leak: r.verdict.leak,
+        restarted: !r.restarts.is_empty(),
+        category_delta: &category_delta,
+    }))
+}
+
 /// The trend of `--query` over the windows, reduced as each window's
-/// profile arrives, then analysed exactly as snapshots from files.
-pub(crate) fn trend_report(
+/// profile arrives, then analysed exactly as snapshots from files; with
+/// `extras` (HTML, DOT), also the diff of the first and last analysed
+/// windows, fetched again.
+pub(crate) fn trend_document(
     p: &TrendFromPyroscope,
     url: &str,
     rules: &crate::attribute::RuleSet,
     o: &crate::trend::Options,
-) -> anyhow::Result<crate::trend::TrendReport> {
+    extras: crate::report::Extras,
+) -> anyhow::Result<crate::report::trend::TrendDocument> {
     let query = required_query(&p.query)?;
     let profile_type =
         pyro::profile_type_for(p.sample_type.as_deref().unwrap_or("inuse_space")).map_err(|e| anyhow!(e))?;
@@ -363,7 +399,7 @@ pub(crate) fn trend_report(
     for g in &got.gaps {
         r.skipped.push(format!(
             "the window ending {} has no data (a gap, not a zero)",
-            crate::report::units::utc(g.end * 1_000_000)
+            crate::units::utc(g.end.saturating_mul(1_000_000))
         ));
     }
     // The next step names Pyroscope windows, not files.
@@ -382,7 +418,31 @@ pub(crate) fn trend_report(
             }
         }
     }
-    Ok(r)
+    let mut doc = crate::report::trend::TrendDocument { report: r, first_last: None, warnings: Vec::new() };
+    if (extras.flame || extras.graph) && a != b {
+        if let (Some(&first), Some(&last)) = (ends.get(a), ends.get(b)) {
+            let step = Duration::from_millis(windows.step as u64);
+            let names = (format!("{query} @ {}", rfc3339(first)), format!("{query} @ {}", rfc3339(last)));
+            let dopts = crate::DiffOptions {
+                sample_type: Some(doc.report.sample_type.name.clone()),
+                nodecount: o.nodecount,
+                min_growth: o.min_growth,
+                min_growth_ratio: o.min_growth_ratio,
+                extras,
+                ..crate::DiffOptions::new()
+            };
+            let d = pyro::diff_profiles(&client, &profile_type, &query, first, last, step)
+                .map_err(|e| e.to_string())
+                .and_then(|(b, n)| crate::diff_profiles(b, n, (&names.0, &names.1), rules, &dopts));
+            match d {
+                Ok(d) => doc.first_last = Some(d),
+                // DOT is nothing but this diff; HTML is whole without it.
+                Err(e) if extras.graph => return Err(anyhow!("{e}")),
+                Err(e) => doc.warnings.push(format!("no first/last diff in the HTML report: {e}")),
+            }
+        }
+    }
+    Ok(doc)
 }
 
 /// The two profiles of `diff --pyroscope`, and names for them (which

@@ -1,10 +1,10 @@
 //! Command-line definitions (clap) and dispatch, one file per subcommand.
 
 mod capture;
+pub mod common;
 pub mod diff;
 mod flamegraph;
 pub mod fleet;
-mod gates;
 mod heap;
 mod info;
 mod rules;
@@ -17,6 +17,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub use capture::CaptureArgs;
+pub use common::Format;
 pub use diff::DiffArgs;
 pub use flamegraph::FlamegraphArgs;
 pub use heap::{HeapArgs, HeapFormat};
@@ -27,11 +28,18 @@ pub use trend::TrendArgs;
 
 /// leakscope: find memory leaks in Go services from heap profiles.
 #[derive(Debug, Parser)]
-#[command(name = "leakscope", version, about, long_about = None, disable_help_subcommand = true)]
+#[command(name = "leakscope", version, about, long_about = None, disable_help_flag = true)]
 pub struct Cli {
     /// The subcommand.
     #[command(subcommand)]
     pub command: Command,
+    /// Print help (`-h` and `--help` print the same, on every subcommand).
+    #[arg(short = 'h', long = "help", action = clap::ArgAction::HelpLong, global = true)]
+    help: Option<bool>,
+    /// Most bytes one compressed input may inflate to, or one pipe or stdin
+    /// may send (e.g. 8GiB); default 32× the compressed size (64 MiB to 4 GiB), 256 MiB from a pipe.
+    #[arg(long, global = true, value_name = "SIZE", value_parser = common::parse_size)]
+    pub max_inflated: Option<i64>,
 }
 
 /// Subcommands.
@@ -57,21 +65,12 @@ pub enum Command {
     Fleet(fleet::FleetArgs),
 }
 
-/// Output format shared by the subcommands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum Format {
-    /// Aligned columns for a terminal.
-    #[default]
-    Text,
-    /// Stable JSON for scripts (schema in README).
-    Json,
-}
-
 /// Runs the parsed command, writing the report to `out`.
 ///
 /// Returns the process exit code: 0 on success. Errors propagate as
 /// `anyhow::Error`; `main` prints them on one line and exits 2.
 pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    crate::limits::set_current(crate::limits::Limits::from_flag(cli.max_inflated));
     match cli.command {
         Command::Diff(a) => diff::run(a, out),
         Command::Top(a) => top::run(a, out),

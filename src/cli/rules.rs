@@ -30,7 +30,7 @@ pub struct RulesArgs {
 }
 
 pub(crate) fn run(a: RulesArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let rules = RuleSet::load(a.rules.as_deref()).map_err(|e| anyhow!("rules: {e}"))?;
+    let rules = RuleSet::load_with(a.rules.as_deref(), &crate::limits::current()).map_err(|e| anyhow!("rules: {e}"))?;
     match a.format {
         RulesFormat::Toml => {
             writeln!(

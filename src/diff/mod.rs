@@ -11,6 +11,11 @@
 //! `sum(BASE)/sum(NEW)` per sample type, rounding each sample as pprof's
 //! `ScaleN` does.
 
+pub mod dot;
+pub mod fold;
+pub mod report;
+pub mod restart;
+pub mod retention;
 mod stacks;
 
 use rayon::prelude::*;
@@ -105,14 +110,14 @@ impl Diff {
 
     /// Net change of the total for type `t`.
     pub fn total_delta(&self, t: usize) -> i64 {
-        self.new_totals[t] - self.base_totals[t]
+        self.new_totals[t].saturating_sub(self.base_totals[t])
     }
 
     /// Delta of stack `s` for type `t`.
     #[inline]
     pub fn stack_delta(&self, s: usize, t: usize) -> i64 {
         let n = self.ntypes();
-        self.new[s * n + t] - self.base[s * n + t]
+        self.new[s * n + t].saturating_sub(self.base[s * n + t])
     }
 
     /// (base, new) of category row `c` (categories, then unattributed).
@@ -125,7 +130,10 @@ impl Diff {
     pub fn node_delta(&self, i: usize, t: usize) -> (i64, i64) {
         let n = self.ntypes();
         let k = i * n + t;
-        (self.node_flat[1][k] - self.node_flat[0][k], self.node_cum[1][k] - self.node_cum[0][k])
+        (
+            self.node_flat[1][k].saturating_sub(self.node_flat[0][k]),
+            self.node_cum[1][k].saturating_sub(self.node_cum[0][k]),
+        )
     }
 }
 
@@ -162,22 +170,22 @@ fn function_table(ab: &Aggregate, an: &Aggregate, nt: usize) -> (Vec<NodeDelta>,
                 nodes.len() - 1
             });
             for t in 0..nt {
-                node_flat[sidx][k * nt + t] += agg.flat(i, t);
-                node_cum[sidx][k * nt + t] += agg.cum(i, t);
+                node_flat[sidx][k * nt + t] = i64::saturating_add(node_flat[sidx][k * nt + t], agg.flat(i, t));
+                node_cum[sidx][k * nt + t] = i64::saturating_add(node_cum[sidx][k * nt + t], agg.cum(i, t));
             }
         }
     }
     (nodes, node_flat, node_cum)
 }
 
-/// Signed sum of each sample type.
+/// Signed sum of each sample type, saturating.
 fn sums(p: &Profile) -> Vec<i64> {
     let n = p.sample_types.len();
     let mut t = vec![0i64; n];
     if n > 0 {
         for row in p.values.chunks_exact(n) {
             for (a, v) in t.iter_mut().zip(row) {
-                *a = a.wrapping_add(*v);
+                *a = a.saturating_add(*v);
             }
         }
     }
@@ -334,8 +342,8 @@ pub fn diff_types(
     for (s, a) in attributions.iter().enumerate() {
         let c = a.category.map_or(ncat - 1, usize::from);
         for t in 0..nt {
-            cat_base[c * nt + t] += base_vals[s * nt + t];
-            cat_new[c * nt + t] += new_vals[s * nt + t];
+            cat_base[c * nt + t] = cat_base[c * nt + t].saturating_add(base_vals[s * nt + t]);
+            cat_new[c * nt + t] = cat_new[c * nt + t].saturating_add(new_vals[s * nt + t]);
         }
     }
 

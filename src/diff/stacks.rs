@@ -128,18 +128,18 @@ pub fn collect(p: &Profile, agg: &Aggregate, map: &[u32], node_values: bool) -> 
     }
 }
 
-/// `acc += v & mask`, element-wise and wrapping, with `mask` all ones
+/// `acc += v & mask`, element-wise and saturating, with `mask` all ones
 /// (`-1`: add) or zero (add nothing); `N` is their length, or 0 when only
 /// known at run time.
 #[inline(always)]
 fn add_masked<const N: usize>(acc: &mut [i64], v: &[i64], mask: i64) {
     if N > 0 {
         for i in 0..N {
-            acc[i] = acc[i].wrapping_add(v[i] & mask);
+            acc[i] = acc[i].saturating_add(v[i] & mask);
         }
     } else {
         for (a, x) in acc.iter_mut().zip(v) {
-            *a = a.wrapping_add(*x & mask);
+            *a = a.saturating_add(*x & mask);
         }
     }
 }
@@ -216,9 +216,9 @@ fn collect_n<const N: usize>(p: &Profile, agg: &Aggregate, map: &[u32], node_val
         if fresh {
             vals.extend(std::iter::repeat_n(0, nt));
         }
-        // Plain adds, as before: the stack sums are not wrapping.
+        // Saturating, as every sum of values.
         for (acc, v) in vals[id * nt..(id + 1) * nt].iter_mut().zip(sv) {
-            *acc += *v;
+            *acc = acc.saturating_add(*v);
         }
     }
     Collected { table, vals, flat, cum }
@@ -241,7 +241,7 @@ pub fn merge(
             new.extend(std::iter::repeat_n(0, nt));
         }
         for t in 0..nt {
-            new[id * nt + t] += new_vals[s * nt + t];
+            new[id * nt + t] = new[id * nt + t].saturating_add(new_vals[s * nt + t]);
         }
     }
     (table, base, new)

@@ -26,11 +26,11 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::attribute::{RuleSet, UNATTRIBUTED};
-use crate::report::units;
 pub use crate::source::pyroscope::NoProgress;
 use crate::source::pyroscope::{self as pyro, selector, Client, Progress, Task, Windows};
 use crate::trend::reduce::{self, FrameCache, Reduced};
 use crate::trend::{shape_name, site_category, site_name, stats, Shape};
+use crate::units;
 
 /// JSON schema name and version of [`FleetReport`].
 pub const SCHEMA: &str = "leakscope.fleet/v1";

@@ -11,33 +11,18 @@
 //! granularity ([`Granularity`]) and computes flat/cum for every sample type
 //! in one pass over the columnar samples, split across threads.
 
+pub mod fold;
 mod path;
-pub mod retention;
+pub mod top;
 
 use std::fmt::Write as _;
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
+pub use crate::profile::Granularity;
 use crate::profile::{Profile, NONE};
 pub use path::clean as clean_path;
-
-/// How finely frames are grouped into nodes, as pprof's `-granularity`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Granularity {
-    /// One node per function name (the default).
-    #[default]
-    Functions,
-    /// One node per function name and source file.
-    Filefunctions,
-    /// One node per source file.
-    Files,
-    /// One node per function, file and line.
-    Lines,
-    /// One node per instruction address and source line.
-    Addresses,
-}
 
 /// pprof's `NodeInfo`, with strings replaced by symbol ids.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -425,7 +410,7 @@ pub fn aggregate_types(p: &Profile, g: Granularity, types: &[usize]) -> Aggregat
                     seen[n] = stamp;
                     let row = &mut cum[n * ntypes..(n + 1) * ntypes];
                     for (c, v) in row.iter_mut().zip(vals) {
-                        *c = c.wrapping_add(*v & mask);
+                        *c = c.saturating_add(*v & mask);
                     }
                 }
             }
@@ -433,7 +418,7 @@ pub fn aggregate_types(p: &Profile, g: Granularity, types: &[usize]) -> Aggregat
                 let n = loc_nodes[loc_node_offsets[leaf_loc as usize] as usize] as usize;
                 let row = &mut flat[n * ntypes..(n + 1) * ntypes];
                 for (f, v) in row.iter_mut().zip(vals) {
-                    *f = f.wrapping_add(*v);
+                    *f = f.saturating_add(*v);
                 }
             }
         }
@@ -447,8 +432,8 @@ pub fn aggregate_types(p: &Profile, g: Granularity, types: &[usize]) -> Aggregat
         chunks.into_par_iter().map(pass).reduce(
             || (vec![0i64; nn * ntypes], vec![0i64; nn * ntypes]),
             |(mut f1, mut c1), (f2, c2)| {
-                f1.iter_mut().zip(&f2).for_each(|(a, b)| *a = a.wrapping_add(*b));
-                c1.iter_mut().zip(&c2).for_each(|(a, b)| *a = a.wrapping_add(*b));
+                f1.iter_mut().zip(&f2).for_each(|(a, b)| *a = a.saturating_add(*b));
+                c1.iter_mut().zip(&c2).for_each(|(a, b)| *a = a.saturating_add(*b));
                 (f1, c1)
             },
         )

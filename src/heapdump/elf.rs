@@ -11,8 +11,9 @@
 use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
 use rustc_hash::FxHashMap;
 
-use super::graph::GlobalNames;
-use super::parse::HeapDump;
+use super::parse::{Bytes, HeapDump};
+use super::GlobalNames;
+use crate::limits::{self, Exceeded, Limits};
 
 /// Symbols and type data read from an executable.
 pub struct Binary {
@@ -30,7 +31,22 @@ pub struct Binary {
 impl Binary {
     /// Reads the executable at `path` and matches it to `dump`.
     pub fn load(path: &std::path::Path, dump: &HeapDump) -> Result<Binary, String> {
-        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Binary::load_with(path, dump, &crate::limits::current())
+    }
+
+    /// [`Binary::load`] within `limits`: a regular file is memory-mapped;
+    /// a pipe or device is read up to [`Limits::stream_budget`].
+    pub fn load_with(path: &std::path::Path, dump: &HeapDump, limits: &Limits) -> Result<Binary, String> {
+        let err = |e: std::io::Error| format!("{}: {e}", path.display());
+        let f = std::fs::File::open(path).map_err(err)?;
+        let meta = f.metadata().map_err(err)?;
+        let bytes = if meta.is_file() && meta.len() > 0 {
+            // SAFETY: read-only, for this call only; the same accepted
+            // hazard (truncation while mapped) as the dump's own mapping.
+            Bytes::Mapped(unsafe { memmap2::Mmap::map(&f) }.map_err(err)?)
+        } else {
+            Bytes::Owned(limits::read_capped(&f, limits.stream_budget(), Exceeded::Stream).map_err(err)?)
+        };
         let file = object::File::parse(&*bytes).map_err(|e| format!("{}: not an executable: {e}", path.display()))?;
         let mut globals = Vec::new();
         let mut runtime_data = None;

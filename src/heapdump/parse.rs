@@ -1,5 +1,9 @@
 //! Reading `runtime/debug.WriteHeapDump` files into compact tables.
 //!
+//! Longer than 700 lines: one parser for one format, a record kind per tag,
+//! all sharing one bounds-checked cursor; split by record, each file would
+//! be a few dozen lines that only make sense with the others.
+//!
 //! The format (header `go1.7 heap dump\n`, unchanged from Go 1.7 to 1.27) is a
 //! stream of records: a uvarint tag, then uvarints, length-prefixed strings
 //! and field lists. Object contents are never copied: the object table keeps

@@ -1,5 +1,8 @@
 //! Streaming pprof decoder: wire format straight into the columnar model.
 //!
+//! Longer than 700 lines: the two phases below share the builder's private
+//! columns and id indexes; split apart, those would have to be public.
+//!
 //! Decoding happens in two phases, as in pprof's `postDecode`:
 //! 1. [`Builder::field`] takes top-level fields one at a time, in whatever
 //!    order the writer used (Go writes samples before the locations and the
@@ -18,6 +21,7 @@ use rustc_hash::FxHashMap;
 
 use super::error::{DecodeError, ErrorKind};
 use super::wire::{field_number, Field, Reader, Value, WireType};
+use crate::limits::{self, Budget, Exceeded};
 use crate::profile::{Function, Label, Line, Location, Mapping, Profile, ValueType, NONE};
 
 /// A source of top-level protobuf fields.
@@ -47,13 +51,50 @@ pub struct StreamSource<R: Read> {
     scratch: Vec<u8>,
     pos: u64,
     map_err: fn(std::io::Error) -> ErrorKind,
+    /// The most bytes the stream may hold: a field declared past it is
+    /// rejected when its length is read.
+    budget: Budget,
 }
 
 impl<R: Read> StreamSource<R> {
     /// Wraps `reader`; `map_err` turns its I/O errors into decode errors
     /// (a gzip stream reports corrupt data as I/O errors).
     pub fn new(reader: BufReader<R>, map_err: fn(std::io::Error) -> ErrorKind) -> Self {
-        StreamSource { reader, scratch: Vec::new(), pos: 0, map_err }
+        StreamSource { reader, scratch: Vec::new(), pos: 0, map_err, budget: Budget::UNLIMITED }
+    }
+
+    /// Rejects any field whose declared length runs past `budget` bytes of
+    /// the stream, before reading it. (The stream itself should also be
+    /// [`limits::Capped`] at the same budget, for data that no length
+    /// declares.)
+    pub fn with_budget(mut self, budget: Budget) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// A field of `n` bytes at `at`, past the `room` left of the budget:
+    /// truncated if the stream ends first, else over the limit. What
+    /// follows is inflated to tell, up to the budget, but never kept.
+    #[cold]
+    fn past_budget(&mut self, number: u32, n: u64, at: u64, room: u64) -> DecodeError {
+        let over =
+            || DecodeError::whole(ErrorKind::Limit(self.budget.exceeded(Exceeded::Field { field: number, len: n })));
+        let mut rest = Read::by_ref(&mut self.reader).take(room.saturating_add(1));
+        match std::io::copy(&mut rest, &mut std::io::sink()) {
+            Ok(left) if left < n && left <= room => {
+                DecodeError::new(at, ErrorKind::Truncated { field: number, needed: n, left })
+            }
+            Ok(_) => over(),
+            Err(e) if limits::limit_error(&e).is_some() => over(),
+            Err(e) => self.io_error(e),
+        }
+    }
+
+    fn io_error(&self, e: std::io::Error) -> DecodeError {
+        match limits::limit_error(&e) {
+            Some(l) => DecodeError::whole(ErrorKind::Limit(l)),
+            None => DecodeError::new(self.pos, (self.map_err)(e)),
+        }
     }
 
     /// Makes sure the buffer holds data unless the stream is at its end.
@@ -62,7 +103,7 @@ impl<R: Read> StreamSource<R> {
             match self.reader.fill_buf() {
                 Ok(_) => break,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(DecodeError::new(self.pos, (self.map_err)(e))),
+                Err(e) => return Err(self.io_error(e)),
             }
         }
         Ok(self.reader.buffer())
@@ -142,13 +183,17 @@ impl<R: Read> TopLevel for StreamSource<R> {
                         self.reader.consume(n);
                         self.pos += n as u64;
                     } else {
+                        let room = self.budget.bytes.saturating_sub(at);
+                        if n > room {
+                            return Err(self.past_budget(number, n, at, room));
+                        }
                         // Straddles refills: gather into the reused scratch
                         // buffer. `take` bounds the read, so a hostile length
                         // costs no more memory than the data really present.
                         self.scratch.clear();
                         let mut take = Read::by_ref(&mut self.reader).take(n);
                         if let Err(e) = take.read_to_end(&mut self.scratch) {
-                            return Err(DecodeError::new(self.pos, (self.map_err)(e)));
+                            return Err(self.io_error(e));
                         }
                         let got = self.scratch.len() as u64;
                         self.pos += got;
@@ -619,9 +664,77 @@ impl IdIndex {
     }
 }
 
+impl Builder {
+    /// Bytes the decoded tables hold so far (lengths, not capacities:
+    /// what has been written, and so is resident).
+    fn decoded_bytes(&self) -> u64 {
+        use std::mem::size_of;
+        let p = &self.p;
+        let n = p.strings.byte_len()
+            + p.strings.len() * size_of::<usize>()
+            + p.sample_types.len() * size_of::<ValueType>()
+            + (p.stack_offsets.len() + p.stacks.len() + p.label_offsets.len()) * size_of::<u32>()
+            + p.values.len() * size_of::<i64>()
+            + p.labels.len() * size_of::<Label>()
+            + p.mappings.len() * (size_of::<Mapping>() + size_of::<u64>())
+            + p.locations.len() * (size_of::<Location>() + 2 * size_of::<u64>())
+            + p.lines.len() * (size_of::<Line>() + size_of::<u64>())
+            + p.functions.len() * (size_of::<Function>() + size_of::<u64>())
+            + p.comments.len() * size_of::<u64>()
+            + self.big_ids.len() * 2 * size_of::<u64>();
+        n as u64
+    }
+}
+
+/// How many bytes of tables one byte of a top-level field can become, at
+/// most: a sample or location is mostly one-byte varints (4-byte frame
+/// indexes, 8-byte values) and two-byte empty messages (a 32-byte label or
+/// line); a packed comment list, 8-byte string ids; the rest are copied
+/// (strings) or fixed-size entries counted after they are made.
+fn amplification(field: u32) -> u64 {
+    match field {
+        2 | 4 => 16,
+        13 => 8,
+        _ => 2,
+    }
+}
+
 /// Decodes a whole profile from a field source.
 pub fn decode(src: &mut dyn TopLevel) -> Result<Profile, DecodeError> {
+    decode_within(src, Budget::UNLIMITED)
+}
+
+/// Decodes a whole profile from a field source whose decoded tables may
+/// hold at most `budget` bytes.
+///
+/// The tables are measured after every 256th top-level field, and before
+/// any field over 1 KiB, whose worst-case size is added first: so a field
+/// of millions of frames is refused before it is decoded, and the
+/// overshoot between two checks is at most 256 small fields.
+pub fn decode_within(src: &mut dyn TopLevel, budget: Budget) -> Result<Profile, DecodeError> {
     let mut b = Builder::new();
-    src.for_each(&mut |f| b.field(f))?;
+    if budget.bytes == u64::MAX {
+        src.for_each(&mut |f| b.field(f))?;
+        return b.finish();
+    }
+    let over = || DecodeError::whole(ErrorKind::Limit(budget.exceeded(Exceeded::Decoded)));
+    let mut count = 0u32;
+    src.for_each(&mut |f| {
+        count = count.wrapping_add(1);
+        let big = match f.value {
+            Value::Bytes(x) if x.len() > 1024 => x.len() as u64,
+            _ => 0,
+        };
+        if big > 0 || count % 256 == 0 {
+            let need = b.decoded_bytes().saturating_add(big.saturating_mul(amplification(f.number)));
+            if need > budget.bytes {
+                return Err(over());
+            }
+        }
+        b.field(f)
+    })?;
+    if b.decoded_bytes() > budget.bytes {
+        return Err(over());
+    }
     b.finish()
 }

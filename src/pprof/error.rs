@@ -93,6 +93,8 @@ pub enum ErrorKind {
         /// What was expected, and what was found.
         msg: String,
     },
+    /// The input went past a limit of [`crate::limits::Limits`].
+    Limit(crate::limits::LimitError),
 }
 
 /// A decode error: its kind and the byte offset in the (decompressed)
@@ -157,6 +159,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Unsupported(what) => write!(f, "{what}"),
             ErrorKind::BadRegex(e) => write!(f, "invalid drop_frames/keep_frames regex: {e}"),
             ErrorKind::LegacyText { line, msg } => write!(f, "legacy text profile, line {line}: {msg}"),
+            ErrorKind::Limit(e) => write!(f, "{e}"),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod encode;
 pub mod error;
 mod legacy;
 mod prune;
+mod stream;
 pub mod wire;
 
 /// prost types generated from `proto/profile.proto`, used to write profiles
@@ -19,12 +20,14 @@ pub mod proto {
     include!(concat!(env!("OUT_DIR"), "/perftools.profiles.rs"));
 }
 
-use std::io::{BufReader, Read};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
-pub use decode::{Builder, SliceSource, StreamSource, TopLevel};
+pub use decode::{decode_within, Builder, SliceSource, StreamSource, TopLevel};
 pub use error::{DecodeError, ErrorKind};
+pub use stream::parse_stream;
 
+use crate::limits::{self, Capped, Exceeded, Limits};
 use crate::profile::Profile;
 
 /// What the first bytes of an input say it is.
@@ -82,14 +85,22 @@ pub fn sniff(data: &[u8]) -> Format {
 }
 
 /// Decodes a profile from bytes in memory (raw or gzip protobuf, or a
-/// legacy text profile).
+/// legacy text profile), within the default [`Limits`].
 pub fn parse(data: &[u8]) -> Result<Profile, DecodeError> {
+    parse_with(data, &Limits::default())
+}
+
+/// Decodes a profile from bytes in memory within `limits`: gzip input may
+/// inflate, and its decoded tables grow, to at most
+/// [`Limits::inflated_budget`] of `data.len()`.
+pub fn parse_with(data: &[u8], limits: &Limits) -> Result<Profile, DecodeError> {
     if data.is_empty() {
         return Err(DecodeError::whole(ErrorKind::Empty));
     }
     match sniff(data) {
         Format::Gzip => {
-            let gz = flate2::bufread::MultiGzDecoder::new(data);
+            let budget = limits.inflated_budget(data.len() as u64);
+            let gz = Capped::new(flate2::bufread::MultiGzDecoder::new(data), budget, Exceeded::Inflated);
             // 256 KiB: large enough that almost every top-level field is
             // decoded in place from the inflater's buffer.
             let mut reader = BufReader::with_capacity(256 * 1024, gz);
@@ -97,15 +108,17 @@ pub fn parse(data: &[u8]) -> Result<Profile, DecodeError> {
             // inflated bytes before choosing the decoder.
             if let Ok(head) = std::io::BufRead::fill_buf(&mut reader) {
                 if sniff(head) == Format::LegacyText {
-                    let mut text = Vec::new();
-                    reader
-                        .read_to_end(&mut text)
-                        .map_err(|e| DecodeError::whole(ErrorKind::Gzip(e.to_string())))?;
+                    let text = limits::read_capped(reader, budget, Exceeded::Inflated).map_err(|e| {
+                        DecodeError::whole(match limits::limit_error(&e) {
+                            Some(l) => ErrorKind::Limit(l),
+                            None => ErrorKind::Gzip(e.to_string()),
+                        })
+                    })?;
                     return legacy::parse(&text);
                 }
             }
-            let mut src = StreamSource::new(reader, |e| ErrorKind::Gzip(e.to_string()));
-            decode::decode(&mut src).map_err(|mut e| {
+            let mut src = StreamSource::new(reader, |e| ErrorKind::Gzip(e.to_string())).with_budget(budget);
+            decode::decode_within(&mut src, budget).map_err(|mut e| {
                 e.decompressed = true;
                 e
             })
@@ -152,50 +165,4 @@ impl ReadError {
             ReadError::Io { path, .. } | ReadError::Decode { path, .. } => path,
         }
     }
-}
-
-fn io_msg(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => {
-            // "Is a directory (os error 21)" -> keep the words, drop the code.
-            let s = e.to_string();
-            match s.find(" (os error") {
-                Some(i) => s[..i].to_string(),
-                None => s,
-            }
-        }
-    }
-}
-
-/// Reads and decodes the profile at `path`; `-` reads standard input.
-///
-/// Regular files are memory-mapped: raw protobuf is decoded in place and
-/// gzip is inflated straight from the mapping.
-pub fn read_path(path: &Path) -> Result<Profile, ReadError> {
-    let io = |e: std::io::Error| ReadError::Io { path: path.to_path_buf(), msg: io_msg(&e) };
-    let dec = |e: DecodeError| ReadError::Decode { path: path.to_path_buf(), err: e };
-    if path.as_os_str() == "-" {
-        let mut buf = Vec::new();
-        std::io::stdin().lock().read_to_end(&mut buf).map_err(io)?;
-        return parse(&buf).map_err(dec);
-    }
-    let file = std::fs::File::open(path).map_err(io)?;
-    let meta = file.metadata().map_err(io)?;
-    if meta.is_dir() {
-        return Err(ReadError::Io { path: path.to_path_buf(), msg: "is a directory, not a profile".into() });
-    }
-    if !meta.is_file() || meta.len() == 0 {
-        // Pipes, devices and empty files cannot be mapped; read them.
-        let mut buf = Vec::new();
-        (&file).read_to_end(&mut buf).map_err(io)?;
-        return parse(&buf).map_err(dec);
-    }
-    // SAFETY: the mapping is read-only and lives only for this call. If
-    // another process truncates the file meanwhile, reads may fault; that is
-    // the documented hazard of memmap2, accepted here as ripgrep accepts it
-    // for the speed of not copying the input.
-    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
-    parse(&map).map_err(dec)
 }

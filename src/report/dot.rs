@@ -9,12 +9,7 @@
 
 use std::io::{self, Write};
 
-use petgraph::visit::EdgeRef;
-
-use super::render::signed;
-use crate::attribute::{FrameClass, RuleSet, UNATTRIBUTED};
-use crate::diff::Diff;
-use crate::graph::retention::RetentionGraph;
+use super::style::signed;
 
 /// Escapes a string for a double-quoted DOT ID.
 pub fn escape(s: &str) -> String {
@@ -41,90 +36,90 @@ fn category_colour(c: u16) -> &'static str {
     PALETTE[c as usize % PALETTE.len()]
 }
 
-/// Options of the DOT output.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// Nodes to keep (0 = all growing ones).
-    pub nodecount: usize,
-    /// Graph title, e.g. `base.pb.gz → new.pb.gz (inuse_space)`.
-    pub title: String,
+/// What a node's frame decides, for its colour and tooltip.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeKind {
+    /// A rule's category: its index in the rule set (which picks the
+    /// colour) and its name.
+    Category(u16, String),
+    /// Allocator or runtime plumbing (grey).
+    Plumbing,
+    /// Code no rule knows (white).
+    Unattributed,
 }
 
-/// Writes the growth retention graph of sample type `t`.
-pub fn write(d: &Diff, t: usize, rules: &RuleSet, o: &Options, out: &mut dyn Write) -> io::Result<()> {
-    let unit = d.types[t].1.as_str();
-    let g = RetentionGraph::build(d, t, |_| true);
-    let mut nodes: Vec<_> = g
-        .graph
-        .node_indices()
-        .filter_map(|n| {
-            let (f, w) = g.graph[n];
-            let f = f?;
-            (w.delta() > 0).then_some((n, f, w.delta()))
-        })
-        .collect();
-    let growing = nodes.len();
-    nodes.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| d.frames[a.1 as usize].cmp(&d.frames[b.1 as usize])));
-    if o.nodecount > 0 {
-        nodes.truncate(o.nodecount);
-    }
-    let max = nodes.first().map_or(1, |n| n.2).max(1) as f64;
-    let mut id = vec![usize::MAX; g.graph.node_count()];
-    for (i, n) in nodes.iter().enumerate() {
-        id[n.0.index()] = i;
-    }
+/// One node of the growth graph: a function whose cumulative value grew.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// The function.
+    pub name: String,
+    /// Growth of its cumulative value.
+    pub delta: i64,
+    /// What its frame decides.
+    pub kind: NodeKind,
+}
 
+/// The growth retention graph, as the DOT renderer draws it. Built by
+/// [`crate::diff::dot::growth_graph`].
+#[derive(Debug, Clone)]
+pub struct Graph {
+    /// Graph title, e.g. `base.pb.gz → new.pb.gz (inuse_space)`.
+    pub title: String,
+    /// Unit of the deltas.
+    pub unit: String,
+    /// How many functions grew (the graph keeps the largest).
+    pub growing: usize,
+    /// The kept nodes, largest growth first.
+    pub nodes: Vec<Node>,
+    /// Caller → callee edges between kept nodes (indices into `nodes`)
+    /// with the growth they carry, in the retention graph's edge order.
+    pub edges: Vec<(usize, usize, i64)>,
+    /// The categories that coloured a node: index and name, by index.
+    pub legend: Vec<(u16, String)>,
+}
+
+/// Writes the growth retention graph.
+pub fn write(g: &Graph, out: &mut dyn Write) -> io::Result<()> {
+    let unit = g.unit.as_str();
+    let max = g.nodes.first().map_or(1, |n| n.delta).max(1) as f64;
     writeln!(out, "digraph leakscope {{")?;
     writeln!(
         out,
         "  graph [label=\"{}\\lgrowth retention graph: {} of {} growing functions; edges carry the growth along them\\l\", labelloc=t, labeljust=l, fontname=\"Helvetica\", rankdir=TB];",
-        escape(&o.title),
-        nodes.len(),
-        growing
+        escape(&g.title),
+        g.nodes.len(),
+        g.growing
     )?;
     writeln!(out, "  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", fontsize=10];")?;
     writeln!(out, "  edge [fontname=\"Helvetica\", fontsize=9, color=\"#c62828\"];")?;
-    let mut used: Vec<u16> = Vec::new();
-    for (i, &(_, f, delta)) in nodes.iter().enumerate() {
-        let name = &d.frames[f as usize];
-        let (fill, cat) = match d.frame_info[f as usize].class {
-            FrameClass::Strong(c, _) | FrameClass::Weak(c, _) => {
-                if !used.contains(&c) {
-                    used.push(c);
-                }
-                (category_colour(c), rules.category_name(Some(c)).to_string())
-            }
-            FrameClass::Plumbing => ("#eeeeee", "plumbing".to_string()),
-            FrameClass::Unknown => ("#ffffff", UNATTRIBUTED.to_string()),
+    for (i, n) in g.nodes.iter().enumerate() {
+        let (fill, cat) = match &n.kind {
+            NodeKind::Category(c, name) => (category_colour(*c), name.as_str()),
+            NodeKind::Plumbing => ("#eeeeee", "plumbing"),
+            NodeKind::Unattributed => ("#ffffff", super::UNATTRIBUTED),
         };
-        let fontsize = 9.0 + 9.0 * (delta as f64 / max).sqrt();
+        let fontsize = 9.0 + 9.0 * (n.delta as f64 / max).sqrt();
         writeln!(
             out,
             "  n{i} [label=\"{}\\n{} cum\", tooltip=\"{} ({})\", fillcolor=\"{fill}\", fontsize={fontsize:.1}];",
-            escape(name),
-            escape(&signed(delta, unit)),
-            escape(name),
-            escape(&cat)
+            escape(&n.name),
+            escape(&signed(n.delta, unit)),
+            escape(&n.name),
+            escape(cat)
         )?;
     }
-    for e in g.graph.edge_references() {
-        let (a, b) = (id[e.source().index()], id[e.target().index()]);
-        let delta = e.weight().delta();
-        if a == usize::MAX || b == usize::MAX || delta <= 0 {
-            continue;
-        }
+    for &(a, b, delta) in &g.edges {
         let pen = 1.0 + 5.0 * (delta as f64 / max);
         writeln!(out, "  n{a} -> n{b} [label=\"{}\", penwidth={pen:.2}];", escape(&signed(delta, unit)))?;
     }
-    if !used.is_empty() {
-        used.sort_unstable();
+    if !g.legend.is_empty() {
         writeln!(out, "  subgraph cluster_legend {{")?;
         writeln!(out, "    label=\"categories\"; fontname=\"Helvetica\"; fontsize=10; style=dashed;")?;
-        for c in &used {
+        for (c, name) in &g.legend {
             writeln!(
                 out,
                 "    legend_{c} [label=\"{}\", fillcolor=\"{}\", fontsize=9];",
-                escape(rules.category_name(Some(*c))),
+                escape(name),
                 category_colour(*c)
             )?;
         }

@@ -6,11 +6,12 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::html::esc;
-use super::render::{signed, Style};
-use super::units;
+use super::markup::esc;
+use super::style::{signed, Style};
+use super::trend::sparkline;
 use crate::fleet::{label_text_map, FleetReport, SeriesReport};
-use crate::trend::{shape_name, stats::sparkline};
+use crate::trend::shape_name;
+use crate::units;
 
 fn spark(s: &SeriesReport) -> String {
     // Gaps are left out of the sparkline; the JSON keeps them as null.

@@ -10,7 +10,7 @@
 use serde::Serialize;
 
 use crate::profile::MemStats;
-use crate::report::units;
+use crate::units;
 
 /// The heap profile beside the runtime's memory accounting.
 #[derive(Debug, Clone, Serialize)]

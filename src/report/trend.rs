@@ -1,187 +1,259 @@
-//! Renderers of the trend report.
+//! The trend report model (schema `leakscope.trend/v1`), built by
+//! [`crate::trend::run`] and rendered by [`crate::report::render::trend`].
 
-use std::io::{self, Write};
+use serde::Serialize;
 
-use super::render::{signed, Style};
-use super::units;
-use crate::trend::{shape_name, stats::sparkline, Series, TrendReport};
+pub use super::diff::{SampleType, Verdict};
+pub use super::reconcile::Reconciliation;
 
-fn spark(s: &Series) -> String {
-    let y: Vec<f64> = s.values.iter().map(|&v| v as f64).collect();
-    sparkline(&y)
+/// JSON schema name and version of [`TrendReport`].
+pub const SCHEMA: &str = "leakscope.trend/v1";
+
+/// The shape of a series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Shape {
+    /// Grew in every interval, or a significant upward trend that is still
+    /// rising at the end: the signature of a leak.
+    MonotonicGrowth,
+    /// Grew, then levelled off: warm-up, a cache filling to its bound.
+    Plateau,
+    /// Goes up and down without a significant trend: churn, a sawtooth.
+    Churn,
+    /// No significant change.
+    Flat,
+    /// A significant downward trend.
+    Shrinking,
 }
 
-fn slope(s: &Series, unit: &str) -> String {
-    match s.slope_per_hour {
-        Some(h) => format!("{}/h", signed(h as i64, unit)),
-        None => format!("{}/snapshot", signed(s.slope_per_snapshot as i64, unit)),
+/// Kebab-case name of a shape.
+pub fn shape_name(s: Shape) -> &'static str {
+    match s {
+        Shape::MonotonicGrowth => "monotonic growth",
+        Shape::Plateau => "plateau",
+        Shape::Churn => "churn",
+        Shape::Flat => "flat",
+        Shape::Shrinking => "shrinking",
     }
 }
 
-/// Writes the text trend report.
-pub fn text(r: &TrendReport, st: Style, out: &mut dyn Write) -> io::Result<()> {
-    let u = r.sample_type.unit.as_str();
-    let n = r.analyzed.1 - r.analyzed.0 + 1;
-    writeln!(
-        out,
-        "leakscope trend ({}, {} snapshots, ordered by {})",
-        r.sample_type.name,
-        r.snapshots.len(),
-        r.ordered_by
-    )?;
-    let first = &r.snapshots[r.analyzed.0];
-    let last = &r.snapshots[r.analyzed.1];
-    writeln!(out, "  first {}  {}", first.file, units::human(first.total, u))?;
-    writeln!(out, "  last  {}  {}", last.file, units::human(last.total, u))?;
-    writeln!(out)?;
-    let head = if r.verdict.leak { st.red(&r.verdict.headline) } else { st.green(&r.verdict.headline) };
-    writeln!(out, "{head}")?;
-    for reason in &r.verdict.reasons {
-        writeln!(out, "  - {reason}")?;
-    }
-    if !r.next_steps.is_empty() {
-        writeln!(out, "\nNext steps")?;
-        for (i, s) in r.next_steps.iter().enumerate() {
-            writeln!(out, "  {}. {s}", i + 1)?;
-        }
-    }
-    writeln!(out, "\nTotal     {}  {}  {}", spark(&r.total), shape_name(r.total.shape), slope(&r.total, u))?;
-    writeln!(out, "\nCategories over {n} snapshots{}", if r.verdict.leak { "  (* = leaking)" } else { "" })?;
-    let w = r.categories.iter().map(|c| c.name.len() + 2).max().unwrap_or(10);
-    for c in &r.categories {
-        let name = if c.suspect { format!("{} *", c.name) } else { c.name.clone() };
-        let objs =
-            c.objects.as_ref().map_or(String::new(), |o| format!("  objects {} {}", spark(o), units::count(o.growth)));
-        writeln!(
-            out,
-            "  {:<w$}  {}  {:>11}  {:<16}  {:<12}{objs}",
-            name,
-            spark(&c.series),
-            signed(c.delta, u),
-            shape_name(c.series.shape),
-            slope(&c.series, u)
-        )?;
-    }
-    if !r.sites.is_empty() {
-        writeln!(out, "\nGrowing sites")?;
-        for s in &r.sites {
-            writeln!(
-                out,
-                "  {}  {:>11}  {:<16}  {:<13}  {}",
-                spark(&s.series),
-                signed(s.delta, u),
-                shape_name(s.series.shape),
-                s.category,
-                s.frame
-            )?;
-        }
-    }
-    if let Some(g) = &r.goroutines {
-        writeln!(out, "\nGoroutines ({} profiles)  {}  {}", g.snapshots, spark(&g.total), shape_name(g.total.shape))?;
-        for grp in &g.growing {
-            writeln!(
-                out,
-                "  {}  {:+}  {}  {}{}",
-                spark(&grp.series),
-                grp.delta,
-                grp.category,
-                grp.frame,
-                match (grp.heap_same_package_delta, grp.heap_goroutine_structs_delta) {
-                    (Some(p), Some(m)) =>
-                        format!("  (heap: same package {}, runtime.malg {})", signed(p, "bytes"), signed(m, "bytes")),
-                    (Some(p), None) => format!("  (heap: same package {})", signed(p, "bytes")),
-                    _ => String::new(),
-                }
-            )?;
-        }
-    }
-    if let Some(w) = &r.per_work {
-        writeln!(out, "\nPer unit of work")?;
-        if let (Some(n), Some(g)) = (w.reloads, w.growth_per_reload) {
-            writeln!(out, "  {} per config reload ({n} reloads)", signed(g as i64, u))?;
-        }
-        if let Some(g) = w.config_reload_growth_per_reload {
-            writeln!(out, "    of which config-reload: {} per reload", signed(g as i64, u))?;
-        }
-        if let (Some(n), Some(g)) = (w.requests, w.growth_per_1000_requests) {
-            writeln!(out, "  {} per 1,000 requests ({n} requests)", signed(g as i64, u))?;
-        }
-        if let Some(g) = w.http_request_growth_per_1000_requests {
-            writeln!(out, "    of which http-request: {} per 1,000 requests", signed(g as i64, u))?;
-        }
-    }
-    if let Some(c) = &r.reconciliation {
-        writeln!(out, "\nHeap profile vs process memory (last snapshot)")?;
-        for l in c.text_lines() {
-            writeln!(out, "  {l}")?;
-        }
-    }
-    if !r.restarts.is_empty() {
-        writeln!(
-            out,
-            "\nRestarts detected before snapshot(s) {:?}; analysed {}..={}",
-            r.restarts, r.analyzed.0, r.analyzed.1
-        )?;
-    }
-    for s in &r.skipped {
-        writeln!(out, "skipped: {s}")?;
-    }
-    Ok(())
+/// A sparkline of `y` with eight levels.
+pub fn sparkline(y: &[f64]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let max = y.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let min = y.iter().copied().fold(f64::INFINITY, f64::min);
+    y.iter()
+        .map(|&v| {
+            if max <= min {
+                BARS[0]
+            } else {
+                let i = ((v - min) / (max - min) * 7.0).round() as usize;
+                BARS[i.min(7)]
+            }
+        })
+        .collect()
 }
 
-/// Writes the Markdown trend report.
-pub fn markdown(r: &TrendReport, out: &mut dyn Write) -> io::Result<()> {
-    let u = r.sample_type.unit.as_str();
-    writeln!(out, "## Leak trend: {} snapshots ({})\n", r.snapshots.len(), r.sample_type.name)?;
-    writeln!(out, "**{}**\n", r.verdict.headline)?;
-    for reason in &r.verdict.reasons {
-        writeln!(out, "- {reason}")?;
-    }
-    super::render::markdown_next_steps(&r.next_steps, out)?;
-    writeln!(out, "\n### Categories\n")?;
-    writeln!(out, "| category | trend | growth | shape | slope |")?;
-    writeln!(out, "|---|---|---:|---|---:|")?;
-    writeln!(
-        out,
-        "| **total** | {} | {} | {} | {} |",
-        spark(&r.total),
-        signed(r.total.growth, u),
-        shape_name(r.total.shape),
-        slope(&r.total, u)
-    )?;
-    for c in &r.categories {
-        writeln!(
-            out,
-            "| {}{} | {} | {} | {} | {} |",
-            c.name,
-            if c.suspect { " (leaking)" } else { "" },
-            spark(&c.series),
-            signed(c.delta, u),
-            shape_name(c.series.shape),
-            slope(&c.series, u)
-        )?;
-    }
-    if !r.sites.is_empty() {
-        writeln!(out, "\n### Growing sites\n")?;
-        writeln!(out, "| trend | growth | shape | category | site |")?;
-        writeln!(out, "|---|---:|---|---|---|")?;
-        for s in &r.sites {
-            writeln!(
-                out,
-                "| {} | {} | {} | {} | `{}` |",
-                spark(&s.series),
-                signed(s.delta, u),
-                shape_name(s.series.shape),
-                s.category,
-                s.frame.replace('|', "\\|")
-            )?;
-        }
-    }
-    Ok(())
+/// Prometheus text scrape, reduced to the few numbers a trend uses.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Scrape {
+    /// Config reloads so far (traefik_config_reloads_total or any
+    /// `*config*reload*_total`).
+    pub reloads: Option<f64>,
+    /// Requests so far (traefik_entrypoint_requests_total, else
+    /// http_requests_total / http_server_requests_total).
+    pub requests: Option<f64>,
+    /// process_resident_memory_bytes.
+    pub rss: Option<f64>,
+    /// go_memstats_heap_inuse_bytes.
+    pub heap_inuse: Option<f64>,
+    /// go_memstats_heap_sys_bytes.
+    pub heap_sys: Option<f64>,
+    /// go_memstats_heap_idle_bytes.
+    pub heap_idle: Option<f64>,
+    /// go_memstats_heap_released_bytes.
+    pub heap_released: Option<f64>,
+    /// go_memstats_stack_inuse_bytes.
+    pub stack_inuse: Option<f64>,
+    /// go_memstats_sys_bytes.
+    pub sys: Option<f64>,
+    /// go_goroutines.
+    pub goroutines: Option<f64>,
 }
 
-/// Writes the JSON trend report (schema `leakscope.trend/v1`).
-pub fn json(r: &TrendReport, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, r)?;
-    writeln!(out)
+/// A series with its shape and slope.
+#[derive(Debug, Clone, Serialize)]
+pub struct Series {
+    /// Values in snapshot order (the analysed segment).
+    pub values: Vec<i64>,
+    /// Its shape.
+    pub shape: Shape,
+    /// Theil–Sen slope per hour (per snapshot when times are unknown).
+    pub slope_per_hour: Option<f64>,
+    /// Theil–Sen slope per snapshot.
+    pub slope_per_snapshot: f64,
+    /// Last − first.
+    pub growth: i64,
+    /// Mann–Kendall two-sided p-value.
+    pub mann_kendall_p: f64,
+}
+
+/// One snapshot in the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct SnapshotRow {
+    /// The file.
+    pub file: String,
+    /// Profile time, ns since the epoch (0 if unknown).
+    pub time_nanos: i64,
+    /// Primary total.
+    pub total: i64,
+    /// A process restart was detected between the previous snapshot and this one.
+    pub restart_before: bool,
+    /// The /metrics scrape beside it, if any.
+    pub scrape: Option<Scrape>,
+}
+
+/// A category series.
+#[derive(Debug, Clone, Serialize)]
+pub struct CategorySeries {
+    /// Category.
+    pub name: String,
+    /// Growth over the analysed segment (last − first), as `delta` in diff.
+    pub delta: i64,
+    /// Named as leaking.
+    pub suspect: bool,
+    /// The series.
+    pub series: Series,
+    /// The inuse_objects series of the category (heap profiles).
+    pub objects: Option<Series>,
+}
+
+/// A site series.
+#[derive(Debug, Clone, Serialize)]
+pub struct SiteSeries {
+    /// Category.
+    pub category: String,
+    /// Attributing frame.
+    pub frame: String,
+    /// Growth (last − first).
+    pub delta: i64,
+    /// The series.
+    pub series: Series,
+    /// The site's inuse_objects series (heap profiles).
+    pub objects: Option<Series>,
+}
+
+/// Growth per unit of work, from /metrics scrapes.
+#[derive(Debug, Clone, Serialize)]
+pub struct PerWork {
+    /// Config reloads during the segment.
+    pub reloads: Option<f64>,
+    /// Requests during the segment.
+    pub requests: Option<f64>,
+    /// Total growth per reload.
+    pub growth_per_reload: Option<f64>,
+    /// Total growth per 1,000 requests.
+    pub growth_per_1000_requests: Option<f64>,
+    /// config-reload growth per reload.
+    pub config_reload_growth_per_reload: Option<f64>,
+    /// http-request growth per 1,000 requests.
+    pub http_request_growth_per_1000_requests: Option<f64>,
+}
+
+/// Time until the limit at the current slope.
+#[derive(Debug, Clone, Serialize)]
+pub struct Projection {
+    /// The limit.
+    pub limit: i64,
+    /// Hours until the heap profile's total reaches it.
+    pub heap_hours: Option<f64>,
+    /// Hours until the process RSS (from /metrics) reaches it.
+    pub rss_hours: Option<f64>,
+}
+
+/// A goroutine group that grows.
+#[derive(Debug, Clone, Serialize)]
+pub struct GoroutineGroup {
+    /// Category.
+    pub category: String,
+    /// The frame that identifies the group.
+    pub frame: String,
+    /// Growth in goroutines.
+    pub delta: i64,
+    /// The series.
+    pub series: Series,
+    /// Heap growth (inuse_space) in runtime.malg over the heap snapshots.
+    pub heap_goroutine_structs_delta: Option<i64>,
+    /// Heap growth in sites of the same Go package.
+    pub heap_same_package_delta: Option<i64>,
+}
+
+/// Goroutine-profile part of a trend.
+#[derive(Debug, Clone, Serialize)]
+pub struct GoroutineTrend {
+    /// Goroutine snapshots read.
+    pub snapshots: usize,
+    /// Total goroutines.
+    pub total: Series,
+    /// Groups that grow monotonically.
+    pub growing: Vec<GoroutineGroup>,
+}
+
+/// The whole trend report.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrendReport {
+    /// Always [`SCHEMA`].
+    pub schema: &'static str,
+    /// Judged sample type.
+    pub sample_type: SampleType,
+    /// All heap snapshots, in order.
+    pub snapshots: Vec<SnapshotRow>,
+    /// How they were ordered: `time` or `name`.
+    pub ordered_by: &'static str,
+    /// Indexes where a restart was detected.
+    pub restarts: Vec<usize>,
+    /// The analysed segment: snapshot indexes [from, to].
+    pub analyzed: (usize, usize),
+    /// Seconds the analysed segment spans, when times are known.
+    pub interval_seconds: Option<f64>,
+    /// Growth over the analysed segment.
+    pub total_delta: i64,
+    /// The total series.
+    pub total: Series,
+    /// The total inuse_objects series (heap profiles).
+    pub total_objects: Option<Series>,
+    /// Verdict.
+    pub verdict: Verdict,
+    /// What to do next.
+    pub next_steps: Vec<String>,
+    /// Absolute growth threshold used.
+    pub min_growth: i64,
+    /// Categories by growth.
+    pub categories: Vec<CategorySeries>,
+    /// Sites by growth.
+    pub sites: Vec<SiteSeries>,
+    /// Growth per unit of work.
+    pub per_work: Option<PerWork>,
+    /// Time to the limit.
+    pub projection: Option<Projection>,
+    /// Heap vs process memory, at the last snapshot.
+    pub reconciliation: Option<Reconciliation>,
+    /// Goroutine profiles found beside the heap profiles.
+    pub goroutines: Option<GoroutineTrend>,
+    /// Inputs that were skipped, with why.
+    pub skipped: Vec<String>,
+}
+
+/// A trend ready to render: the model, and what HTML and DOT draw besides.
+#[derive(Debug, Clone)]
+pub struct TrendDocument {
+    /// The report model (all that JSON, text and Markdown show).
+    pub report: TrendReport,
+    /// The diff of the first and last analysed snapshots, for HTML (its
+    /// sites, stacks and flame graph) and DOT (its growth graph), when
+    /// asked for and when there are two.
+    pub first_last: Option<super::diff::DiffDocument>,
+    /// Problems that left a part out (e.g. the first/last diff of an HTML
+    /// report), one line each, for stderr.
+    pub warnings: Vec<String>,
 }

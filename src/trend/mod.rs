@@ -14,15 +14,18 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
-use serde::Serialize;
 
 use crate::attribute::{RuleSet, UNATTRIBUTED};
-use crate::report::units;
+use crate::profile::Profile;
+pub use crate::report::diff::Verdict;
+pub use crate::report::reconcile::Reconciliation;
+pub use crate::report::trend::{
+    shape_name, CategorySeries, GoroutineGroup, GoroutineTrend, PerWork, Projection, Series, SiteSeries, SnapshotRow,
+    TrendReport, SCHEMA,
+};
+use crate::units;
 pub use reduce::{parse_scrape, site_category, site_key, site_name, Kind, Reduced, Scrape, SiteKey, Sites};
 pub use stats::Shape;
-
-/// JSON schema name and version of [`TrendReport`].
-pub const SCHEMA: &str = "leakscope.trend/v1";
 
 /// Options of a trend analysis.
 #[derive(Debug, Clone)]
@@ -35,194 +38,9 @@ pub struct Options {
     pub limit: Option<i64>,
     /// Rows per table (0 = all).
     pub nodecount: usize,
-}
-
-/// A series with its shape and slope.
-#[derive(Debug, Clone, Serialize)]
-pub struct Series {
-    /// Values in snapshot order (the analysed segment).
-    pub values: Vec<i64>,
-    /// Its shape.
-    pub shape: Shape,
-    /// Theil–Sen slope per hour (per snapshot when times are unknown).
-    pub slope_per_hour: Option<f64>,
-    /// Theil–Sen slope per snapshot.
-    pub slope_per_snapshot: f64,
-    /// Last − first.
-    pub growth: i64,
-    /// Mann–Kendall two-sided p-value.
-    pub mann_kendall_p: f64,
-}
-
-/// One snapshot in the report.
-#[derive(Debug, Clone, Serialize)]
-pub struct SnapshotRow {
-    /// The file.
-    pub file: String,
-    /// Profile time, ns since the epoch (0 if unknown).
-    pub time_nanos: i64,
-    /// Primary total.
-    pub total: i64,
-    /// A process restart was detected between the previous snapshot and this one.
-    pub restart_before: bool,
-    /// The /metrics scrape beside it, if any.
-    pub scrape: Option<Scrape>,
-}
-
-/// A category series.
-#[derive(Debug, Clone, Serialize)]
-pub struct CategorySeries {
-    /// Category.
-    pub name: String,
-    /// Growth over the analysed segment (last − first), as `delta` in diff.
-    pub delta: i64,
-    /// Named as leaking.
-    pub suspect: bool,
-    /// The series.
-    pub series: Series,
-    /// The inuse_objects series of the category (heap profiles).
-    pub objects: Option<Series>,
-}
-
-/// A site series.
-#[derive(Debug, Clone, Serialize)]
-pub struct SiteSeries {
-    /// Category.
-    pub category: String,
-    /// Attributing frame.
-    pub frame: String,
-    /// Growth (last − first).
-    pub delta: i64,
-    /// The series.
-    pub series: Series,
-    /// The site's inuse_objects series (heap profiles).
-    pub objects: Option<Series>,
-}
-
-/// Growth per unit of work, from /metrics scrapes.
-#[derive(Debug, Clone, Serialize)]
-pub struct PerWork {
-    /// Config reloads during the segment.
-    pub reloads: Option<f64>,
-    /// Requests during the segment.
-    pub requests: Option<f64>,
-    /// Total growth per reload.
-    pub growth_per_reload: Option<f64>,
-    /// Total growth per 1,000 requests.
-    pub growth_per_1000_requests: Option<f64>,
-    /// config-reload growth per reload.
-    pub config_reload_growth_per_reload: Option<f64>,
-    /// http-request growth per 1,000 requests.
-    pub http_request_growth_per_1000_requests: Option<f64>,
-}
-
-/// Time until the limit at the current slope.
-#[derive(Debug, Clone, Serialize)]
-pub struct Projection {
-    /// The limit.
-    pub limit: i64,
-    /// Hours until the heap profile's total reaches it.
-    pub heap_hours: Option<f64>,
-    /// Hours until the process RSS (from /metrics) reaches it.
-    pub rss_hours: Option<f64>,
-}
-
-pub use crate::report::reconcile::Reconciliation;
-
-/// A goroutine group that grows.
-#[derive(Debug, Clone, Serialize)]
-pub struct GoroutineGroup {
-    /// Category.
-    pub category: String,
-    /// The frame that identifies the group.
-    pub frame: String,
-    /// Growth in goroutines.
-    pub delta: i64,
-    /// The series.
-    pub series: Series,
-    /// Heap growth (inuse_space) in runtime.malg over the heap snapshots.
-    pub heap_goroutine_structs_delta: Option<i64>,
-    /// Heap growth in sites of the same Go package.
-    pub heap_same_package_delta: Option<i64>,
-}
-
-/// Goroutine-profile part of a trend.
-#[derive(Debug, Clone, Serialize)]
-pub struct GoroutineTrend {
-    /// Goroutine snapshots read.
-    pub snapshots: usize,
-    /// Total goroutines.
-    pub total: Series,
-    /// Groups that grow monotonically.
-    pub growing: Vec<GoroutineGroup>,
-}
-
-/// The verdict: the same model as `diff`'s.
-pub use crate::report::diff::Verdict;
-
-/// The whole trend report.
-#[derive(Debug, Clone, Serialize)]
-pub struct TrendReport {
-    /// Always [`SCHEMA`].
-    pub schema: &'static str,
-    /// Judged sample type.
-    pub sample_type: crate::report::diff::SampleType,
-    /// All heap snapshots, in order.
-    pub snapshots: Vec<SnapshotRow>,
-    /// How they were ordered: `time` or `name`.
-    pub ordered_by: &'static str,
-    /// Indexes where a restart was detected.
-    pub restarts: Vec<usize>,
-    /// The analysed segment: snapshot indexes [from, to].
-    pub analyzed: (usize, usize),
-    /// Seconds the analysed segment spans, when times are known.
-    pub interval_seconds: Option<f64>,
-    /// Growth over the analysed segment.
-    pub total_delta: i64,
-    /// The total series.
-    pub total: Series,
-    /// The total inuse_objects series (heap profiles).
-    pub total_objects: Option<Series>,
-    /// Verdict.
-    pub verdict: Verdict,
-    /// What to do next.
-    pub next_steps: Vec<String>,
-    /// Absolute growth threshold used.
-    pub min_growth: i64,
-    /// Categories by growth.
-    pub categories: Vec<CategorySeries>,
-    /// Sites by growth.
-    pub sites: Vec<SiteSeries>,
-    /// Growth per unit of work.
-    pub per_work: Option<PerWork>,
-    /// Time to the limit.
-    pub projection: Option<Projection>,
-    /// Heap vs process memory, at the last snapshot.
-    pub reconciliation: Option<Reconciliation>,
-    /// Goroutine profiles found beside the heap profiles.
-    pub goroutines: Option<GoroutineTrend>,
-    /// Inputs that were skipped, with why.
-    pub skipped: Vec<String>,
-}
-
-/// Expands directories into their files, sorted by name.
-pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
-    let mut out = Vec::new();
-    for p in inputs {
-        if p.is_dir() {
-            let mut v: Vec<PathBuf> = std::fs::read_dir(p)
-                .map_err(|e| format!("{}: {e}", p.display()))?
-                .flatten()
-                .map(|e| e.path())
-                .filter(|f| f.is_file() && !f.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
-                .collect();
-            v.sort();
-            out.extend(v);
-        } else {
-            out.push(p.clone());
-        }
-    }
-    Ok(out)
+    /// `--strict`: a snapshot that cannot be read (or is no heap or
+    /// goroutine profile) is an error, not skipped.
+    pub strict: bool,
 }
 
 /// The key that pairs a /metrics scrape with a snapshot: the file name up
@@ -231,10 +49,6 @@ fn pair_key(p: &Path) -> Option<String> {
     let n = p.file_name()?.to_string_lossy().to_string();
     let i = ["heap", "goroutine", "metrics"].iter().filter_map(|k| n.find(k)).min()?;
     Some(n[..i].trim_end_matches(['-', '_', '.']).to_string())
-}
-
-fn is_scrape_name(p: &Path) -> bool {
-    p.file_name().is_some_and(|n| n.to_string_lossy().contains("metrics"))
 }
 
 fn series(values: Vec<i64>, t_hours: Option<&[f64]>, noise: f64) -> Series {
@@ -246,7 +60,7 @@ fn series(values: Vec<i64>, t_hours: Option<&[f64]>, noise: f64) -> Series {
         shape,
         slope_per_hour: t_hours.map(|t| stats::theil_sen(t, &y)),
         slope_per_snapshot: stats::theil_sen(&idx, &y),
-        growth: values.last().copied().unwrap_or(0) - values.first().copied().unwrap_or(0),
+        growth: values.last().copied().unwrap_or(0).saturating_sub(values.first().copied().unwrap_or(0)),
         mann_kendall_p: mk.p,
         values,
     }
@@ -261,9 +75,27 @@ fn package_of(name: &str) -> &str {
     }
 }
 
-/// Reduces and analyses the inputs.
-pub fn run(inputs: &[PathBuf], rules: &RuleSet, o: &Options) -> Result<TrendReport, String> {
-    run_inner(inputs, None, rules, o)
+/// What a trend is computed from: snapshot files, and /metrics scrapes.
+/// [`crate::source::dir::snapshot_files`] lists them from the command line's
+/// inputs; reading and decoding each one is the caller's (`load` in [`run`]).
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    /// Profile files (heap and goroutine), in name order.
+    pub profiles: Vec<PathBuf>,
+    /// /metrics scrapes with their bytes, or why they could not be read.
+    pub scrapes: Vec<(PathBuf, Result<Vec<u8>, String>)>,
+    /// The inputs were named one by one, not found in directories: then
+    /// any unreadable profile is an error rather than skipped.
+    pub explicit: bool,
+}
+
+/// A function that reads and decodes one snapshot; its error names the file.
+pub type Load<'a> = dyn Fn(&Path) -> Result<Profile, String> + Sync + 'a;
+
+/// Reduces and analyses the inputs. Each profile is loaded with `load`,
+/// reduced and dropped at once, in parallel.
+pub fn run(inputs: &Inputs, load: &Load<'_>, rules: &RuleSet, o: &Options) -> Result<TrendReport, String> {
+    run_inner(inputs, load, None, rules, o)
 }
 
 /// Analyses snapshots reduced elsewhere (e.g. from Pyroscope, issue 21)
@@ -274,28 +106,37 @@ pub fn run_reduced(
     rules: &RuleSet,
     o: &Options,
 ) -> Result<TrendReport, String> {
-    run_inner(&[], Some((reduced, cache)), rules, o)
+    let inputs = Inputs { explicit: true, ..Inputs::default() };
+    let load = |p: &Path| -> Result<Profile, String> { Err(format!("{}: not a file", p.display())) };
+    run_inner(&inputs, &load, Some((reduced, cache)), rules, o)
 }
 
 fn run_inner(
-    inputs: &[PathBuf],
+    inputs: &Inputs,
+    load: &Load<'_>,
     given: Option<(Vec<Reduced>, reduce::FrameCache)>,
     rules: &RuleSet,
     o: &Options,
 ) -> Result<TrendReport, String> {
-    let files = expand_inputs(inputs)?;
-    let explicit = inputs.iter().all(|p| !p.is_dir());
-    let (scrape_files, profile_files): (Vec<PathBuf>, Vec<PathBuf>) = files
-        .into_iter()
-        .filter(|f| {
-            let n = f.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-            explicit || !(n.ends_with(".json") || n.ends_with(".md") || n.ends_with(".txt") && !n.contains("metrics"))
-        })
-        .partition(|f| is_scrape_name(f) && !explicit);
+    let explicit = inputs.explicit;
     let (given, cache) = given.map_or((None, reduce::FrameCache::default()), |(r, c)| (Some(r), c));
-    let results: Vec<Result<Reduced, crate::pprof::ReadError>> = match given {
+    let results: Vec<Result<Reduced, String>> = match given {
         Some(r) => r.into_iter().map(Ok).collect(),
-        None => profile_files.par_iter().map(|f| reduce::reduce(f, rules, &cache)).collect(),
+        None => inputs
+            .profiles
+            .par_iter()
+            .map(|f| {
+                let p = load(f)?;
+                match p.non_memory_kind() {
+                    // Named on the command line, it was meant to be judged.
+                    Some(kind) if explicit => Err(format!(
+                        "{}: this is {kind}: trend judges heap profiles and goroutine profiles",
+                        f.display()
+                    )),
+                    _ => Ok(reduce::reduce(f, &p, rules, &cache)),
+                }
+            })
+            .collect(),
     };
     let mut skipped = Vec::new();
     let mut heaps = Vec::new();
@@ -307,13 +148,20 @@ fn run_inner(
             Ok(r) => {
                 skipped.push(format!("{}: not a heap or goroutine profile ({})", r.path.display(), r.sample_type.0))
             }
-            Err(e) if explicit => return Err(e.to_string()),
-            Err(e) => skipped.push(e.to_string()),
+            Err(e) if explicit => return Err(e),
+            Err(e) if o.strict => return Err(format!("{e} (--strict)")),
+            Err(e) => skipped.push(e),
         }
     }
+    if o.strict {
+        if let Some(s) = skipped.first() {
+            return Err(format!("{s} (--strict)"));
+        }
+    }
+    let unread = skipped.len();
     let mut scrapes: FxHashMap<String, Scrape> = FxHashMap::default();
-    for f in &scrape_files {
-        match std::fs::read(f).map_err(|e| e.to_string()).and_then(|b| parse_scrape(&b)) {
+    for (f, bytes) in &inputs.scrapes {
+        match bytes.as_ref().map_err(|e| e.clone()).and_then(|b| parse_scrape(b)) {
             Ok(s) => {
                 if let Some(k) = pair_key(f) {
                     scrapes.insert(k, s);
@@ -329,6 +177,17 @@ fn run_inner(
             if skipped.is_empty() { String::new() } else { format!(" (skipped: {})", skipped.join("; ")) }
         ));
     }
+    // A trend of what is left after many snapshots were lost is a trend of
+    // the wrong thing: refuse rather than judge it.
+    let read = heaps.len() + gors.len();
+    if unread > 0 && (heaps.len() < 3 || unread * 2 > read + unread) {
+        return Err(format!(
+            "{unread} of {} snapshots could not be read (first: {}); judging the {} heap profiles left would mislead: fix or remove the unreadable ones",
+            read + unread,
+            skipped[0],
+            heaps.len()
+        ));
+    }
     let by_time = |v: &mut Vec<Reduced>| -> &'static str {
         if v.iter().all(|r| r.time_nanos > 0) {
             v.sort_by(|a, b| a.time_nanos.cmp(&b.time_nanos).then_with(|| a.path.cmp(&b.path)));
@@ -338,12 +197,15 @@ fn run_inner(
             "name"
         }
     };
-    let mut by_name: Vec<PathBuf> = heaps.iter().map(|r| r.path.clone()).collect();
+    // Only file names say an order: stdin, FIFOs and `<(…)` have none.
+    let named = |p: &PathBuf| p.is_file();
+    let mut by_name: Vec<PathBuf> = heaps.iter().map(|r| r.path.clone()).filter(named).collect();
     by_name.sort();
     let ordered_by = by_time(&mut heaps);
     // Names that sort differently from the profiles' own times: a clock
     // going backwards, or snapshots of different processes mixed together.
-    let name_order_differs = ordered_by == "time" && heaps.iter().map(|r| &r.path).zip(&by_name).any(|(a, b)| a != b);
+    let name_order_differs =
+        ordered_by == "time" && heaps.iter().map(|r| &r.path).filter(|p| named(p)).zip(&by_name).any(|(a, b)| a != b);
     by_time(&mut gors);
 
     // Restarts: alloc_space is cumulative for the life of a process, so a
@@ -352,7 +214,7 @@ fn run_inner(
     for i in 1..heaps.len() {
         let restart = match (heaps[i - 1].alloc_space, heaps[i].alloc_space) {
             (Some(a), Some(b)) => b < a,
-            _ => heaps[i].total * 2 < heaps[i - 1].total,
+            _ => heaps[i].total.saturating_mul(2) < heaps[i - 1].total,
         };
         if restart {
             restarts.push(i);
@@ -368,8 +230,8 @@ fn run_inner(
     };
     let unit = sample_type.unit.clone();
     let period = seg.iter().map(|r| r.period).max().unwrap_or(0).max(0);
-    let min_growth = o.min_growth.max(4 * period);
-    let noise = (2 * period).max(1) as f64;
+    let min_growth = o.min_growth.max(period.saturating_mul(4));
+    let noise = period.saturating_mul(2).max(1) as f64;
 
     let times_known = seg.iter().all(|r| r.time_nanos > 0) && seg.windows(2).all(|w| w[1].time_nanos > w[0].time_nanos);
     let t_hours: Option<Vec<f64>> =
@@ -451,6 +313,13 @@ fn run_inner(
     )];
     if let Some(s) = total.slope_per_hour {
         reasons.push(format!("Theil-Sen slope {}/h, Mann-Kendall p = {:.3}", fmt(s as i64), total.mann_kendall_p));
+    }
+    if unread > 0 {
+        reasons.push(format!(
+            "{} of {} snapshots judged: {unread} could not be read and were skipped (listed below)",
+            read,
+            read + unread
+        ));
     }
     if name_order_differs {
         reasons.push(
@@ -723,17 +592,6 @@ fn run_inner(
         goroutines,
         skipped,
     })
-}
-
-/// Kebab-case name of a shape.
-pub fn shape_name(s: Shape) -> &'static str {
-    match s {
-        Shape::MonotonicGrowth => "monotonic growth",
-        Shape::Plateau => "plateau",
-        Shape::Churn => "churn",
-        Shape::Flat => "flat",
-        Shape::Shrinking => "shrinking",
-    }
 }
 
 #[cfg(test)]

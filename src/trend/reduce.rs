@@ -7,7 +7,7 @@ use rustc_hash::FxHashMap;
 
 use crate::attribute::{Decision, FrameInfo, RuleSet, Span, NO_FRAME};
 use crate::graph::{aggregate_types, Granularity};
-use crate::pprof;
+use crate::profile::Profile;
 
 /// What a snapshot measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,22 +227,15 @@ impl FrameCache {
     }
 }
 
-/// Reads and reduces one snapshot.
-pub fn reduce(path: &Path, rules: &RuleSet, cache: &FrameCache) -> Result<Reduced, pprof::ReadError> {
-    let p = pprof::read_path(path)?;
-    Ok(reduce_profile(path.to_path_buf(), &p, rules, cache, false))
+/// Reduces one snapshot, read from `path`.
+pub fn reduce(path: &Path, p: &Profile, rules: &RuleSet, cache: &FrameCache) -> Reduced {
+    reduce_profile(path.to_path_buf(), p, rules, cache, false)
 }
 
 /// Reduces one decoded snapshot, named `path` (a file, or any name that
 /// says where it came from). With `alloc_sites`, also sums the sites by
 /// allocating function ([`Reduced::alloc_sites`]).
-pub fn reduce_profile(
-    path: PathBuf,
-    p: &crate::profile::Profile,
-    rules: &RuleSet,
-    cache: &FrameCache,
-    alloc_sites: bool,
-) -> Reduced {
+pub fn reduce_profile(path: PathBuf, p: &Profile, rules: &RuleSet, cache: &FrameCache, alloc_sites: bool) -> Reduced {
     let (kind, primary) = if let Some(i) = p.sample_type_index("inuse_space") {
         (Kind::Heap, i)
     } else if let Some(i) = p.sample_type_index("goroutine") {
@@ -279,9 +272,9 @@ pub fn reduce_profile(
             let vals = p.sample_values(s);
             let v = vals[primary];
             let o = objects_i.map_or(0, |i| vals[i]);
-            total += v;
-            objects += o;
-            alloc += alloc_i.map_or(0, |i| vals[i]);
+            total = total.saturating_add(v);
+            objects = objects.saturating_add(o);
+            alloc = alloc.saturating_add(alloc_i.map_or(0, |i| vals[i]));
             if v == 0 && o == 0 {
                 continue;
             }
@@ -293,7 +286,7 @@ pub fn reduce_profile(
                 Decision::Frame { category, frame, .. } => (category, frame),
                 // A signature matched: its frame needs the frames.
                 Decision::Signature(si) => {
-                    signatures[si as usize] += v;
+                    signatures[si as usize] = signatures[si as usize].saturating_add(v);
                     buf.clear();
                     for &loc in p.stack(s) {
                         buf.extend_from_slice(agg.location_nodes(loc as usize));
@@ -303,16 +296,16 @@ pub fn reduce_profile(
                 }
             };
             let c = category.map_or(ncat - 1, usize::from);
-            categories[c] += v;
-            category_objects[c] += o;
+            categories[c] = categories[c].saturating_add(v);
+            category_objects[c] = category_objects[c].saturating_add(o);
             let name = if node == NO_FRAME {
                 *no_frames.get_or_insert_with(|| cache.get(rules, "<no frames>").0)
             } else {
                 names[node as usize]
             };
             let e = local.entry(site_key(c, name)).or_default();
-            e.0 += v;
-            e.1 += o;
+            e.0 = e.0.saturating_add(v);
+            e.1 = e.1.saturating_add(o);
             if alloc_sites {
                 let at = if span.non_plumbing != NO_FRAME { span.non_plumbing } else { span.leaf };
                 let name = if at == NO_FRAME {
@@ -321,8 +314,8 @@ pub fn reduce_profile(
                     names[at as usize]
                 };
                 let e = local_alloc.entry(site_key(c, name)).or_default();
-                e.0 += v;
-                e.1 += o;
+                e.0 = e.0.saturating_add(v);
+                e.1 = e.1.saturating_add(o);
             }
         }
         let pack = |m: FxHashMap<SiteKey, (i64, i64)>| {
@@ -355,32 +348,7 @@ pub fn reduce_profile(
     }
 }
 
-/// Prometheus text scrape, reduced to the few numbers a trend uses.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct Scrape {
-    /// Config reloads so far (traefik_config_reloads_total or any
-    /// `*config*reload*_total`).
-    pub reloads: Option<f64>,
-    /// Requests so far (traefik_entrypoint_requests_total, else
-    /// http_requests_total / http_server_requests_total).
-    pub requests: Option<f64>,
-    /// process_resident_memory_bytes.
-    pub rss: Option<f64>,
-    /// go_memstats_heap_inuse_bytes.
-    pub heap_inuse: Option<f64>,
-    /// go_memstats_heap_sys_bytes.
-    pub heap_sys: Option<f64>,
-    /// go_memstats_heap_idle_bytes.
-    pub heap_idle: Option<f64>,
-    /// go_memstats_heap_released_bytes.
-    pub heap_released: Option<f64>,
-    /// go_memstats_stack_inuse_bytes.
-    pub stack_inuse: Option<f64>,
-    /// go_memstats_sys_bytes.
-    pub sys: Option<f64>,
-    /// go_goroutines.
-    pub goroutines: Option<f64>,
-}
+pub use crate::report::trend::Scrape;
 
 /// Parses a Prometheus text exposition (plain or gzip).
 pub fn parse_scrape(bytes: &[u8]) -> Result<Scrape, String> {

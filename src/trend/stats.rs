@@ -7,8 +7,6 @@
 //! Theil–Sen takes the median of all pairwise slopes and ignores outliers
 //! such as one snapshot taken right after a GC.
 
-use serde::Serialize;
-
 /// Result of the Mann–Kendall trend test.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MannKendall {
@@ -130,22 +128,7 @@ pub fn theil_sen(t: &[f64], y: &[f64]) -> f64 {
     }
 }
 
-/// The shape of a series.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Shape {
-    /// Grew in every interval, or a significant upward trend that is still
-    /// rising at the end: the signature of a leak.
-    MonotonicGrowth,
-    /// Grew, then levelled off: warm-up, a cache filling to its bound.
-    Plateau,
-    /// Goes up and down without a significant trend: churn, a sawtooth.
-    Churn,
-    /// No significant change.
-    Flat,
-    /// A significant downward trend.
-    Shrinking,
-}
+pub use crate::report::trend::Shape;
 
 /// Classifies a series. `noise` is the change below which two values are
 /// considered equal (e.g. the sampling period for heap bytes).
@@ -195,23 +178,6 @@ pub fn classify(y: &[f64], noise: f64) -> Shape {
     } else {
         Shape::Shrinking
     }
-}
-
-/// A sparkline of `y` with eight levels.
-pub fn sparkline(y: &[f64]) -> String {
-    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-    let max = y.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let min = y.iter().copied().fold(f64::INFINITY, f64::min);
-    y.iter()
-        .map(|&v| {
-            if max <= min {
-                BARS[0]
-            } else {
-                let i = ((v - min) / (max - min) * 7.0).round() as usize;
-                BARS[i.min(7)]
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -285,7 +251,7 @@ mod tests {
 
     #[test]
     fn sparklines() {
-        assert_eq!(sparkline(&[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]), "▁▂▃▄▅▆▇█");
-        assert_eq!(sparkline(&[3.0, 3.0]), "▁▁");
+        assert_eq!(crate::report::trend::sparkline(&[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]), "▁▂▃▄▅▆▇█");
+        assert_eq!(crate::report::trend::sparkline(&[3.0, 3.0]), "▁▁");
     }
 }

@@ -51,7 +51,12 @@ Graph nodes: a super-root, root nodes and every object record.
     sample in stream order; later samples of the same object are ignored.
     Per bucket with >= 1 reachable object: objects, shallow (their sizes),
     retained = sum of retained of the bucket's reachable objects that have
-    no proper dominator-tree ancestor in the same bucket.
+    no proper dominator-tree ancestor in the same bucket (nested buckets
+    count the same bytes, so these sum past the heap), and attributed =
+    the sizes of the reachable objects whose nearest dominator-tree
+    ancestor-or-self with a bucket is one of the bucket's objects (each
+    reachable byte in exactly one bucket, or in "unattributed" when no
+    such ancestor exists).
 
 Output schema (all sizes in bytes, addresses as lowercase "0x..." strings):
 {
@@ -70,9 +75,15 @@ Output schema (all sizes in bytes, addresses as lowercase "0x..." strings):
             funcname set for frames only; retained desc, then key
   "top_objects": [{"addr", "size", "retained"}]        reachable objects,
             retained desc, then addr; at most --top
-  "sites": [{"bucket", "stack", "objects", "shallow", "retained"}]
-            stack = function names innermost first; retained desc, then
-            bucket address
+  "sites": [{"bucket", "stack", "pprof_stack", "objects", "shallow",
+             "retained", "attributed"}]
+            stack = function names innermost first; pprof_stack = the
+            frames Go's own heap profiles show for it (runtime/pprof's
+            writeHeapProto: leading frames whose function starts with
+            "runtime." or "internal/runtime/" dropped, unless all do);
+            retained desc, then bucket address
+  "unattributed": int   reachable bytes with no bucket on their
+            dominator-tree path: sum(attributed) + unattributed = reachable
   "samples": {"records", "resolved", "interior", "unresolved",
               "duplicate_objects"}
   "anomalies": {"field_out_of_range": int}
@@ -383,6 +394,35 @@ def group_retained(idom, rpo, retained, group):
     return out
 
 
+def pprof_stack(stack):
+    """The frames runtime/pprof writes for an allocation stack (innermost
+    first): it hides the leading runtime frames (mallocgc, newobject,
+    makeslice, map internals...) so that the leaf is the allocating
+    function, and keeps a stack that is all runtime as it is."""
+    def runtime(fn):
+        return fn.startswith("runtime.") or fn.startswith("internal/runtime/")
+    i = 0
+    while i < len(stack) and runtime(stack[i]):
+        i += 1
+    return list(stack) if i == len(stack) else list(stack[i:])
+
+
+def attributed(idom, rpo, shallow, group):
+    """Per group, the shallow sizes of the reachable nodes whose nearest
+    dominator-tree ancestor-or-self with a group is in it; key None for
+    nodes with none. rpo lists every dominator before the nodes it
+    dominates, so one pass in that order sees each node's idom first."""
+    owner = {}
+    out = {}
+    for v in rpo:
+        g = group[v]
+        if g is None and v != rpo[0]:
+            g = owner[idom[v]]
+        owner[v] = g
+        out[g] = out.get(g, 0) + shallow[v]
+    return out
+
+
 # --------------------------------------------------------------------------
 # Building the graph and the report
 
@@ -542,13 +582,15 @@ def analyze(d, name, top, internals=None):
             site_objs[b] = site_objs.get(b, 0) + 1
             site_shallow[b] = site_shallow.get(b, 0) + sizes[i]
     gret = group_retained(idom, rpo, retained, group)
+    attr = attributed(idom, rpo, shallow, group)
     if internals is not None:
         internals.update(succ=succ, start=sroot, shallow=shallow, group=group)
     sites = []
     for b in site_objs:
         sites.append({"bucket": "0x%x" % b, "stack": buckets.get(b, []),
+                      "pprof_stack": pprof_stack(buckets.get(b, [])),
                       "objects": site_objs[b], "shallow": site_shallow[b],
-                      "retained": gret.get(b, 0), "_b": b})
+                      "retained": gret.get(b, 0), "attributed": attr.get(b, 0), "_b": b})
     sites.sort(key=lambda s: (-s["retained"], s["_b"]))
     for s in sites:
         del s["_b"]
@@ -576,6 +618,7 @@ def analyze(d, name, top, internals=None):
         "roots": root_out,
         "top_objects": top_out,
         "sites": sites,
+        "unattributed": attr.get(None, 0),
         "samples": samples,
         "anomalies": anomalies,
     }
@@ -676,6 +719,17 @@ def check_graph(succ, start, shallow, group=None):
             if not shadowed:
                 want[gid] = want.get(gid, 0) + retained[v]
         assert got == want, (got, want)
+        # attributed: each reachable node's size to the group of the first
+        # grouped node on its idom chain (itself first), found by walking it.
+        got = attributed(idom, rpo, shallow, group)
+        want = {}
+        for v in rpo:
+            a = v
+            while group[a] is None and a != start:
+                a = idom[a]
+            want[group[a]] = want.get(group[a], 0) + shallow[v]
+        assert got == want, (got, want)
+        assert sum(got.values()) == sum(shallow[v] for v in rpo)
 
 
 def selftest(paths=()):
@@ -746,11 +800,24 @@ def selftest(paths=()):
     assert roots["goroutine 7 frame 0"]["funcname"] == "main.hold"
     assert roots["goroutine 7"]["retained"] == 16 + 16 + 64, roots
     sites = {s["bucket"]: s for s in out["sites"]}
+    # b1 samples A and C; A dominates B (unsampled). b2 samples D, which C
+    # and B share. E, F and the g struct have no sampled dominator.
     assert sites["0xb1"] == {"bucket": "0xb1", "stack": ["main.alloc", "main.main"],
-                             "objects": 2, "shallow": 32 + 24, "retained": 48 + 24}, sites
+                             "pprof_stack": ["main.alloc", "main.main"],
+                             "objects": 2, "shallow": 32 + 24, "retained": 48 + 24,
+                             "attributed": 32 + 16 + 24}, sites
     assert sites["0xb2"]["objects"] == 1 and sites["0xb2"]["retained"] == 32
+    assert sites["0xb2"]["attributed"] == 32
+    assert out["unattributed"] == 16 + 16 + 64, out["unattributed"]
     assert out["samples"] == {"records": 4, "resolved": 4, "interior": 1,
                               "unresolved": 0, "duplicate_objects": 1}, out["samples"]
+
+    assert pprof_stack(["runtime.mallocgc", "runtime.newobject", "main.f", "runtime.main"]) == \
+        ["main.f", "runtime.main"]
+    assert pprof_stack(["runtime.mallocgc", "internal/runtime/maps.newarray", "main.put"]) == ["main.put"]
+    assert pprof_stack(["runtime.mallocgc", "runtime.malg", "runtime.systemstack"]) == \
+        ["runtime.mallocgc", "runtime.malg", "runtime.systemstack"]
+    assert pprof_stack([]) == []
 
     # 3. Errors: bad header, missing EOF, bytes after EOF.
     for bad in (b"go1.6 heap dump\n\x00", bytes(w.buf[:-1]), bytes(w.buf) + b"\x00"):

@@ -289,8 +289,8 @@ impl Client {
         let (start, end) = windows.span();
         let range = format!(
             "between {} and {}",
-            crate::report::units::utc(start.saturating_mul(1_000_000)),
-            crate::report::units::utc(end.saturating_mul(1_000_000))
+            crate::units::utc(start.saturating_mul(1_000_000)),
+            crate::units::utc(end.saturating_mul(1_000_000))
         );
         let types = self.profile_types(start, end).unwrap_or_default();
         if !types.is_empty() && !types.iter().any(|p| p.id == profile_type) {
@@ -321,7 +321,7 @@ impl Client {
         }
         let p = crate::pprof::parse(&bytes).map_err(|e| Error::Decode {
             url: self.url().to_string(),
-            what: format!("{selector} for the window ending {}", crate::report::units::utc(w.end * 1_000_000)),
+            what: format!("{selector} for the window ending {}", crate::units::utc(w.end * 1_000_000)),
             message: e.to_string(),
         })?;
         Ok((p.num_samples() > 0 && !p.sample_types.is_empty()).then_some(p))

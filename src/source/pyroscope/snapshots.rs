@@ -105,8 +105,8 @@ pub fn diff_profiles(
             Error::NoData(format!(
                 "no {profile_type} data for {selector} in the {which} window ({} .. {}] at {}: a gap, not a zero; \
                  choose another --{which} or a longer --step",
-                crate::report::units::utc(win.start * 1_000_000),
-                crate::report::units::utc(win.end * 1_000_000),
+                crate::units::utc(win.start * 1_000_000),
+                crate::units::utc(win.end * 1_000_000),
                 client.url()
             ))
         };

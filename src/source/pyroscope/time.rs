@@ -21,14 +21,14 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     if digits > 0 && t[digits..].starts_with('d') {
         let days: u64 = t[..digits].parse().map_err(|_| format!("invalid duration {s:?}: too large"))?;
         let rest = &t[digits + 1..];
-        let more = if rest.is_empty() { Duration::ZERO } else { crate::capture::files::parse_duration(rest)? };
+        let more = if rest.is_empty() { Duration::ZERO } else { crate::source::capture::files::parse_duration(rest)? };
         return days
             .checked_mul(86_400)
             .map(Duration::from_secs)
             .and_then(|d| d.checked_add(more))
             .ok_or_else(|| format!("invalid duration {s:?}: too large"));
     }
-    crate::capture::files::parse_duration(t)
+    crate::source::capture::files::parse_duration(t)
         .map_err(|e| e.replace("(e.g. 500ms, 30s, 5m, 2h, 1h30m)", "(e.g. 30s, 15m, 6h, 1h30m, 7d)"))
 }
 
@@ -172,8 +172,8 @@ impl Windows {
         if to <= from {
             return Err(format!(
                 "the time range is empty: --from {} is not before --to {}",
-                crate::report::units::utc(from.saturating_mul(1_000_000)),
-                crate::report::units::utc(to.saturating_mul(1_000_000))
+                crate::units::utc(from.saturating_mul(1_000_000)),
+                crate::units::utc(to.saturating_mul(1_000_000))
             ));
         }
         let count = ((to - from) / step_ms) as usize;

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::report::units;
+use crate::units;
 
 /// What a file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -90,7 +90,7 @@ fn write_tmp(tmp: &Path, data: &[u8]) -> io::Result<()> {
     f.sync_all()
 }
 
-fn publish(dir: &Path, stem: &str, kind: Kind, tmp: &Path) -> io::Result<PathBuf> {
+pub(crate) fn publish(dir: &Path, stem: &str, kind: Kind, tmp: &Path) -> io::Result<PathBuf> {
     for n in 0..10_000 {
         let dest = dir.join(file_name(stem, n, kind));
         match fs::hard_link(tmp, &dest) {

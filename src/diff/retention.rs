@@ -10,8 +10,8 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use rayon::prelude::*;
 
+use super::Diff;
 use crate::attribute::FrameClass;
-use crate::diff::Diff;
 
 /// Edge weights on both sides.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -25,7 +25,7 @@ pub struct Weight {
 impl Weight {
     /// NEW − BASE.
     pub fn delta(&self) -> i64 {
-        self.new - self.base
+        self.new.saturating_sub(self.base)
     }
 }
 
@@ -197,16 +197,16 @@ impl Part {
                     }
                     *st = stamp;
                     let nw = &mut node_w[f as usize];
-                    nw.base += w.base;
-                    nw.new += w.new;
+                    nw.base = nw.base.saturating_add(w.base);
+                    nw.new = nw.new.saturating_add(w.new);
                 }
                 if f != (key >> 32) as u32 {
                     let i = edges.slot(key, edges.home(key), first);
                     let e = &mut edges.slots[i];
                     if e.stamp != stamp {
                         e.stamp = stamp;
-                        e.w.base += w.base;
-                        e.w.new += w.new;
+                        e.w.base = e.w.base.saturating_add(w.base);
+                        e.w.new = e.w.new.saturating_add(w.new);
                     }
                 }
             }
@@ -319,7 +319,8 @@ impl RetentionGraph {
     /// heaviest edge while it still carries that much. Returns the frame
     /// and the delta through it.
     pub fn dominating_frame(&self, d: &Diff, share: f64) -> Option<(u32, i64)> {
-        let total: i64 = self.graph.edges(self.root).map(|e| e.weight().delta()).filter(|&x| x > 0).sum();
+        let total: i64 =
+            self.graph.edges(self.root).map(|e| e.weight().delta()).filter(|&x| x > 0).fold(0, i64::saturating_add);
         if total <= 0 {
             return None;
         }
@@ -382,8 +383,8 @@ mod tests {
                 if node_stamp[node.index()] != stamp {
                     node_stamp[node.index()] = stamp;
                     let nw = &mut graph[node].1;
-                    nw.base += w.base;
-                    nw.new += w.new;
+                    nw.base = nw.base.saturating_add(w.base);
+                    nw.new = nw.new.saturating_add(w.new);
                 }
                 if node != parent {
                     let e = *edge_of.entry((parent, node)).or_insert_with(|| {
@@ -393,8 +394,8 @@ mod tests {
                     if edge_stamp[e.index()] != stamp {
                         edge_stamp[e.index()] = stamp;
                         let ew = &mut graph[e];
-                        ew.base += w.base;
-                        ew.new += w.new;
+                        ew.base = ew.base.saturating_add(w.base);
+                        ew.new = ew.new.saturating_add(w.new);
                     }
                 }
                 parent = node;

@@ -11,27 +11,16 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::diff::{DiffReport, Site};
-use super::render::signed;
-use super::units;
-use crate::flame::{self, Folded};
-use crate::trend::{shape_name, Series, TrendReport};
+pub mod diff;
+pub mod heap;
+pub mod trend;
 
-/// Escapes text for HTML element content and quoted attribute values.
-pub fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
-    }
-    o
-}
+use crate::report::diff::{DiffReport, Site};
+use crate::report::flame::{self, Folded};
+pub use crate::report::markup::esc;
+use crate::report::style::signed;
+use crate::report::trend::{shape_name, Series, TrendReport};
+use crate::units;
 
 const STYLE: &str = r#"
 :root { color-scheme: light; --fg: #1d1f23; --muted: #5f6670; --line: #d9dde3; --bg2: #f5f7fa; --red: #c62828; --blue: #1f5fbf; --green: #2e7d32; }
@@ -205,20 +194,31 @@ pub(crate) fn foot(out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "</html>")
 }
 
+/// What a verdict says: a leak, no leak, or nothing (two processes).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Judged {
+    Leak,
+    NoLeak,
+    CannotJudge,
+}
+
 fn verdict(
     out: &mut dyn Write,
-    leak: bool,
+    judged: Judged,
     confidence: &str,
     headline: &str,
     reasons: &[String],
     next_steps: &[String],
 ) -> io::Result<()> {
-    writeln!(out, r#"<section id="verdict" class="verdict{}">"#, if leak { " leak" } else { "" })?;
+    let (class, badge, text) = match judged {
+        Judged::Leak => (" leak", "leak", "leak suspected"),
+        Judged::NoLeak => ("", "ok", "no leak"),
+        Judged::CannotJudge => (" leak", "leak", "cannot judge: process restarted"),
+    };
+    writeln!(out, r#"<section id="verdict" class="verdict{class}">"#)?;
     writeln!(
         out,
-        r#"<span class="badge {}">{}</span> <span class="badge">{} confidence</span>"#,
-        if leak { "leak" } else { "ok" },
-        if leak { "leak suspected" } else { "no leak" },
+        r#"<span class="badge {badge}">{text}</span> <span class="badge">{} confidence</span>"#,
         esc(confidence)
     )?;
     writeln!(out, r#"<p class="headline">{}</p>"#, esc(headline))?;
@@ -419,352 +419,6 @@ pub(crate) fn flame_section(out: &mut dyn Write, folded: &[Folded], unit: &str, 
     let svg = String::from_utf8_lossy(&svg);
     writeln!(out, r#"<div class="flame">{}</div>"#, flame::inline_svg(&svg))?;
     writeln!(out, "</section>")
-}
-
-/// Writes the HTML report of a diff. `folded` are the diff's stacks (see
-/// [`crate::flame::from_diff`]) for the differential flame graph.
-pub fn diff(r: &DiffReport, folded: &[Folded], out: &mut dyn Write) -> io::Result<()> {
-    let u = r.sample_type.unit.as_str();
-    head(out, &format!("leakscope: {} → {} ({})", r.base.file, r.new.file, r.sample_type.name))?;
-    writeln!(out, "<header><h1>Leak report</h1>")?;
-    writeln!(out, r#"<table class="meta"><tbody>"#)?;
-    writeln!(
-        out,
-        "<tr><td>base</td><td><code>{}</code></td><td>{}</td><td>total {}</td></tr>",
-        esc(&r.base.file),
-        esc(&when(r.base.time_nanos)),
-        esc(&units::human(r.base.total, u))
-    )?;
-    let later =
-        r.interval_seconds.map_or(String::new(), |s| format!(" ({} later)", units::duration_ns((s * 1e9) as i64)));
-    writeln!(
-        out,
-        "<tr><td>new</td><td><code>{}</code></td><td>{}{}</td><td>total {}</td></tr>",
-        esc(&r.new.file),
-        esc(&when(r.new.time_nanos)),
-        esc(&later),
-        esc(&units::human(r.new.total, u))
-    )?;
-    writeln!(out, "</tbody></table>")?;
-    writeln!(
-        out,
-        r#"<p class="meta">Sample type <code>{}</code> ({}); change {}{}{}.</p></header>"#,
-        esc(&r.sample_type.name),
-        esc(u),
-        esc(&signed(r.total_delta, u)),
-        r.delta_per_hour.map_or(String::new(), |h| esc(&format!(", {}/h", signed(h as i64, u)))),
-        if r.normalized { "; NEW normalized to BASE's total" } else { "" }
-    )?;
-
-    writeln!(out, "<h2>Verdict</h2>")?;
-    verdict(out, r.verdict.leak, r.verdict.confidence, &r.verdict.headline, &r.verdict.reasons, &r.next_steps)?;
-
-    writeln!(out, r#"<section id="categories"><h2>Categories</h2>"#)?;
-    writeln!(out, r#"<table class="sortable" id="t-categories">"#)?;
-    writeln!(
-        out,
-        r#"<thead><tr><th>category</th><th class="num">base</th><th class="num">new</th><th class="num">delta</th><th class="num">share of growth</th></tr></thead><tbody>"#
-    )?;
-    for c in &r.categories {
-        write!(
-            out,
-            r#"<tr{}><td>{}{}</td>"#,
-            if c.suspect { r#" class="suspect""# } else { "" },
-            esc(&c.name),
-            if c.suspect { r#"<span class="tag">leaking</span>"# } else { "" }
-        )?;
-        write!(out, "{}{}{}", val_td(c.base, u), val_td(c.new, u), delta_td(c.delta, u))?;
-        writeln!(
-            out,
-            r#"<td class="num" data-v="{:.6}"><span class="share" style="width:{:.0}px"></span>{:.0}%</td></tr>"#,
-            c.share_of_growth,
-            c.share_of_growth * 80.0,
-            c.share_of_growth * 100.0
-        )?;
-    }
-    writeln!(out, "</tbody></table>")?;
-    let rows: Vec<(String, i64)> =
-        r.categories.iter().filter(|c| c.delta != 0).map(|c| (c.name.clone(), c.delta)).collect();
-    writeln!(out, r#"<div class="charts">"#)?;
-    delta_bars(out, &rows, u, "Change per category, base → new")?;
-    writeln!(out, "</div></section>")?;
-
-    if !r.signatures.is_empty() {
-        writeln!(out, r#"<section id="signatures"><h2>Known leak signatures</h2>"#)?;
-        writeln!(
-            out,
-            r#"<table class="sortable" id="t-signatures"><thead><tr><th class="num">delta</th><th>signature</th><th>affected</th><th>fixed in</th><th>advice</th></tr></thead><tbody>"#
-        )?;
-        for s in &r.signatures {
-            writeln!(
-                out,
-                "<tr>{}<td><b>{}</b><br><code>{}</code>{}</td><td>{}</td><td>{}</td><td>{}{}</td></tr>",
-                delta_td(s.delta, u),
-                esc(&s.title),
-                esc(&s.id),
-                if s.delta > 0 { "" } else { " (present, not growing)" },
-                esc(&s.affected),
-                esc(&s.fixed_in),
-                esc(&s.advice),
-                if s.references.is_empty() { String::new() } else { format!(" ({})", esc(&s.references.join(", "))) }
-            )?;
-        }
-        writeln!(out, "</tbody></table></section>")?;
-    }
-
-    writeln!(out, r#"<section id="sites"><h2>Top growing sites</h2>"#)?;
-    if r.sites.is_empty() {
-        writeln!(out, "<p>Nothing grew.</p>")?;
-    } else {
-        sites_table(out, "t-sites", &r.sites, u)?;
-    }
-    if let Some(h) = &r.unattributed_hint {
-        writeln!(
-            out,
-            "<p>Unattributed: {:.0}% of unattributed growth ({}) flows through <code>{}</code>.</p>",
-            h.share * 100.0,
-            esc(&signed(h.delta, u)),
-            esc(&h.frame)
-        )?;
-    }
-    writeln!(out, "</section>")?;
-
-    flame_section(out, folded, u, &format!("{} → {}", r.base.file, r.new.file))?;
-
-    if !r.growth_paths.is_empty() {
-        writeln!(
-            out,
-            r#"<section id="paths"><h2>Heaviest growth paths</h2><p class="note">Retention graph, root to leaf.</p><ol>"#
-        )?;
-        for p in &r.growth_paths {
-            let names: Vec<String> = p.frames.iter().map(|f| format!("<code>{}</code>", esc(&f.name))).collect();
-            writeln!(out, r#"<li><span class="pos">{}</span>: {}</li>"#, esc(&signed(p.delta, u)), names.join(" → "))?;
-        }
-        writeln!(out, "</ol></section>")?;
-    }
-
-    if !r.shrank.is_empty() {
-        writeln!(out, r#"<section id="shrank"><h2>Shrank</h2>"#)?;
-        sites_table(out, "t-shrank", &r.shrank, u)?;
-        writeln!(out, "</section>")?;
-    }
-
-    writeln!(
-        out,
-        r#"<section id="functions"><h2>Functions</h2><p class="note">{} of {} changed functions, by |flat Δ|, as <code>go tool pprof -top -base</code>.</p>"#,
-        r.functions.len(),
-        r.functions_total
-    )?;
-    writeln!(
-        out,
-        r#"<table class="sortable" id="t-functions"><thead><tr><th class="num">flat Δ</th><th class="num">cum Δ</th><th class="num">flat new</th><th class="num">cum new</th><th>function</th></tr></thead><tbody>"#
-    )?;
-    for f in &r.functions {
-        writeln!(
-            out,
-            r#"<tr>{}{}{}{}<td class="name"><code>{}</code></td></tr>"#,
-            delta_td(f.flat_delta, u),
-            delta_td(f.cum_delta, u),
-            val_td(f.flat_new, u),
-            val_td(f.cum_new, u),
-            esc(&f.name)
-        )?;
-    }
-    writeln!(out, "</tbody></table></section>")?;
-    foot(out)
-}
-
-fn slope(s: &Series, unit: &str) -> String {
-    match s.slope_per_hour {
-        Some(h) => format!("{}/h", signed(h as i64, unit)),
-        None => format!("{}/snapshot", signed(s.slope_per_snapshot as i64, unit)),
-    }
-}
-
-/// The first → last diff shown in a trend report: its report (for the
-/// sites with their stacks) and folded stacks (for the flame graph).
-pub struct TrendDiff<'a> {
-    /// The diff report of the first and last analysed snapshots.
-    pub report: &'a DiffReport,
-    /// Its folded stacks.
-    pub folded: &'a [Folded],
-}
-
-/// Writes the HTML report of a trend, with the diff of its first and last
-/// analysed snapshots when given.
-pub fn trend(r: &TrendReport, first_last: Option<TrendDiff<'_>>, out: &mut dyn Write) -> io::Result<()> {
-    let u = r.sample_type.unit.as_str();
-    let n = r.analyzed.1 - r.analyzed.0 + 1;
-    head(out, &format!("leakscope trend: {} snapshots ({})", r.snapshots.len(), r.sample_type.name))?;
-    writeln!(out, "<header><h1>Leak trend report</h1>")?;
-    let first = &r.snapshots[r.analyzed.0];
-    let last = &r.snapshots[r.analyzed.1];
-    writeln!(out, r#"<table class="meta"><tbody>"#)?;
-    for (k, s) in [("first", first), ("last", last)] {
-        writeln!(
-            out,
-            "<tr><td>{k}</td><td><code>{}</code></td><td>{}</td><td>total {}</td></tr>",
-            esc(&s.file),
-            esc(&when(s.time_nanos)),
-            esc(&units::human(s.total, u))
-        )?;
-    }
-    writeln!(out, "</tbody></table>")?;
-    writeln!(
-        out,
-        r#"<p class="meta">{} snapshots, ordered by {}; {} analysed{}. Sample type <code>{}</code>; change {}.</p></header>"#,
-        r.snapshots.len(),
-        esc(r.ordered_by),
-        n,
-        r.interval_seconds.map_or(String::new(), |s| format!(" over {}", esc(&units::duration_ns((s * 1e9) as i64)))),
-        esc(&r.sample_type.name),
-        esc(&signed(r.total_delta, u))
-    )?;
-    writeln!(out, "<h2>Verdict</h2>")?;
-    verdict(out, r.verdict.leak, r.verdict.confidence, &r.verdict.headline, &r.verdict.reasons, &r.next_steps)?;
-
-    // Charts: the total, then one per category.
-    let (x_start, x_end) = match r.interval_seconds {
-        Some(s) => ("0".to_string(), format!("+{}", units::duration_ns((s * 1e9) as i64))),
-        None => (format!("snapshot {}", r.analyzed.0 + 1), format!("snapshot {}", r.analyzed.1 + 1)),
-    };
-    writeln!(out, r#"<section id="trends"><h2>Trend per category over snapshots</h2><div class="charts">"#)?;
-    let mut s = String::new();
-    let _ = line_chart(
-        &mut s,
-        &format!("total ({}, {})", shape_name(r.total.shape), slope(&r.total, u)),
-        &r.total.values,
-        (&x_start, &x_end),
-        u,
-        "#333",
-    );
-    for c in &r.categories {
-        let colour = if c.suspect {
-            "#d32f2f"
-        } else if c.delta < 0 {
-            "#1e88e5"
-        } else {
-            "#6d7a88"
-        };
-        let _ = line_chart(
-            &mut s,
-            &format!("{}{} ({})", c.name, if c.suspect { " [leaking]" } else { "" }, signed(c.delta, u)),
-            &c.series.values,
-            (&x_start, &x_end),
-            u,
-            colour,
-        );
-    }
-    writeln!(out, "{s}</div></section>")?;
-
-    writeln!(out, r#"<section id="categories"><h2>Categories</h2>"#)?;
-    writeln!(
-        out,
-        r#"<table class="sortable" id="t-categories"><thead><tr><th>category</th><th class="num">first</th><th class="num">last</th><th class="num">growth</th><th>shape</th><th class="num">slope</th><th class="num">Mann-Kendall p</th></tr></thead><tbody>"#
-    )?;
-    for c in &r.categories {
-        writeln!(
-            out,
-            r#"<tr{}><td>{}{}</td>{}{}{}<td>{}</td><td class="num" data-v="{}">{}</td><td class="num" data-v="{p}">{p:.3}</td></tr>"#,
-            if c.suspect { r#" class="suspect""# } else { "" },
-            esc(&c.name),
-            if c.suspect { r#"<span class="tag">leaking</span>"# } else { "" },
-            val_td(c.series.values.first().copied().unwrap_or(0), u),
-            val_td(c.series.values.last().copied().unwrap_or(0), u),
-            delta_td(c.delta, u),
-            esc(shape_name(c.series.shape)),
-            c.series.slope_per_hour.unwrap_or(c.series.slope_per_snapshot),
-            esc(&slope(&c.series, u)),
-            p = c.series.mann_kendall_p
-        )?;
-    }
-    writeln!(out, "</tbody></table></section>")?;
-
-    if !r.sites.is_empty() {
-        writeln!(out, r#"<section id="trend-sites"><h2>Growing sites over snapshots</h2>"#)?;
-        writeln!(
-            out,
-            r#"<table class="sortable" id="t-trend-sites"><thead><tr><th class="num">growth</th><th>shape</th><th class="num">slope</th><th>category</th><th>site</th></tr></thead><tbody>"#
-        )?;
-        for st in &r.sites {
-            writeln!(
-                out,
-                r#"<tr>{}<td>{}</td><td class="num" data-v="{}">{}</td><td>{}</td><td class="name"><code>{}</code></td></tr>"#,
-                delta_td(st.delta, u),
-                esc(shape_name(st.series.shape)),
-                st.series.slope_per_hour.unwrap_or(st.series.slope_per_snapshot),
-                esc(&slope(&st.series, u)),
-                esc(&st.category),
-                esc(&st.frame)
-            )?;
-        }
-        writeln!(out, "</tbody></table></section>")?;
-    }
-
-    if let Some(fl) = &first_last {
-        writeln!(
-            out,
-            r#"<section id="sites"><h2>Top growing sites with their stacks</h2><p class="note">From the diff of the first and last analysed snapshots.</p>"#
-        )?;
-        if fl.report.sites.is_empty() {
-            writeln!(out, "<p>Nothing grew.</p>")?;
-        } else {
-            sites_table(out, "t-sites", &fl.report.sites, u)?;
-        }
-        writeln!(out, "</section>")?;
-        flame_section(out, fl.folded, u, &format!("{} → {}", first.file, last.file))?;
-    }
-
-    if let Some(g) = &r.goroutines {
-        writeln!(
-            out,
-            r#"<section id="goroutines"><h2>Goroutines</h2><p>{} goroutine profiles; total {}.</p>"#,
-            g.snapshots,
-            esc(shape_name(g.total.shape))
-        )?;
-        if !g.growing.is_empty() {
-            writeln!(
-                out,
-                r#"<table class="sortable" id="t-goroutines"><thead><tr><th class="num">growth</th><th>category</th><th>frame</th></tr></thead><tbody>"#
-            )?;
-            for grp in &g.growing {
-                writeln!(
-                    out,
-                    r#"<tr>{}<td>{}</td><td class="name"><code>{}</code></td></tr>"#,
-                    delta_td(grp.delta, "count"),
-                    esc(&grp.category),
-                    esc(&grp.frame)
-                )?;
-            }
-            writeln!(out, "</tbody></table>")?;
-        }
-        writeln!(out, "</section>")?;
-    }
-    if let Some(w) = &r.per_work {
-        writeln!(out, r#"<section id="per-work"><h2>Per unit of work</h2><ul>"#)?;
-        if let (Some(n), Some(g)) = (w.reloads, w.growth_per_reload) {
-            writeln!(out, "<li>{} per config reload ({n} reloads)</li>", esc(&signed(g as i64, u)))?;
-        }
-        if let (Some(n), Some(g)) = (w.requests, w.growth_per_1000_requests) {
-            writeln!(out, "<li>{} per 1,000 requests ({n} requests)</li>", esc(&signed(g as i64, u)))?;
-        }
-        writeln!(out, "</ul></section>")?;
-    }
-    if !r.restarts.is_empty() || !r.skipped.is_empty() {
-        writeln!(out, r#"<section id="notes"><h2>Notes</h2><ul>"#)?;
-        if !r.restarts.is_empty() {
-            writeln!(
-                out,
-                "<li>Restarts detected before snapshot(s) {:?}; analysed {}..={}</li>",
-                r.restarts, r.analyzed.0, r.analyzed.1
-            )?;
-        }
-        for s in &r.skipped {
-            writeln!(out, "<li>skipped: {}</li>", esc(s))?;
-        }
-        writeln!(out, "</ul></section>")?;
-    }
-    foot(out)
 }
 
 #[cfg(test)]

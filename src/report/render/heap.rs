@@ -2,9 +2,10 @@
 
 use std::io::{self, Write};
 
-use super::heap::{DeltaRow, HeapDiffReport, HeapReport, Summary, Suspect};
-use super::render::{signed, Style};
-use super::units::{bytes, count};
+use crate::report::heap::{DeltaRow, HeapDiffReport, HeapReport, Summary, Suspect, NO_DOT};
+use crate::report::style::{markdown_next_steps, signed, Style};
+use crate::report::Format;
+use crate::units::{bytes, count};
 
 fn b(v: u64) -> String {
     bytes(v as i64)
@@ -262,7 +263,7 @@ pub fn markdown(r: &HeapReport, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "> **Warning:** {w}")?;
         writeln!(out)?;
     }
-    super::render::markdown_next_steps(&r.next_steps, out)
+    markdown_next_steps(&r.next_steps, out)
 }
 
 /// The one-dump report as JSON (`leakscope.heap/v1`).
@@ -380,11 +381,33 @@ pub fn diff_markdown(r: &HeapDiffReport, out: &mut dyn Write) -> io::Result<()> 
         writeln!(out, "> **Warning:** {w}")?;
         writeln!(out)?;
     }
-    super::render::markdown_next_steps(&r.next_steps, out)
+    markdown_next_steps(&r.next_steps, out)
 }
 
 /// The diff as JSON (`leakscope.heapdiff/v1`).
 pub fn diff_json(r: &HeapDiffReport, out: &mut dyn Write) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, r)?;
     writeln!(out)
+}
+
+/// Renders a one-dump report in `format` (all but DOT).
+pub fn render(r: &HeapReport, format: Format, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        Format::Text { color } => text(r, Style { color }, out),
+        Format::Markdown => markdown(r, out),
+        Format::Json => json(r, out),
+        Format::Html => super::html::heap::report(r, out),
+        Format::Dot => Err(crate::report::unsupported(NO_DOT)),
+    }
+}
+
+/// Renders a two-dump diff in `format` (all but DOT).
+pub fn render_diff(r: &HeapDiffReport, format: Format, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        Format::Text { color } => diff_text(r, Style { color }, out),
+        Format::Markdown => diff_markdown(r, out),
+        Format::Json => diff_json(r, out),
+        Format::Html => super::html::heap::diff(r, out),
+        Format::Dot => Err(crate::report::unsupported(NO_DOT)),
+    }
 }

@@ -4,10 +4,10 @@
 use rustc_hash::FxHashMap;
 
 use super::dominators::{Csr, Dominators, NO_GROUP, UNREACHABLE};
-use super::elf::Binary;
 use super::graph::{self, AddrIndex, Graph, RootKind};
-use super::parse::HeapDump;
 use crate::attribute::{Attribution, FrameClass, FrameInfo, RuleSet};
+use crate::heapdump::elf::Binary;
+use crate::heapdump::parse::HeapDump;
 
 /// A dump with its graph, dominator tree and per-node facts.
 pub struct Analysis<'d> {
@@ -86,14 +86,7 @@ impl Shape {
     }
 }
 
-/// Totals over a set of objects.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Totals {
-    /// Objects.
-    pub objects: u64,
-    /// Bytes (slot sizes).
-    pub bytes: u64,
-}
+pub use crate::report::heap::Totals;
 
 impl<'d> Analysis<'d> {
     /// Builds the graph, the dominator tree and every per-object fact.
@@ -176,10 +169,8 @@ impl<'d> Analysis<'d> {
             .zip(&g_infos)
             .map(|(g, infos)| {
                 let frames = &dump.frames[g.first_frame as usize..(g.first_frame + g.num_frames) as usize];
-                let outside = |f: &&super::parse::Frame| {
-                    let n = dump.str(f.func);
-                    !n.starts_with("runtime.") && !n.starts_with("internal/runtime/")
-                };
+                let outside =
+                    |f: &&crate::heapdump::parse::Frame| !crate::heapdump::is_runtime_function(dump.str(f.func));
                 match frames.iter().position(|f| outside(&f)) {
                     Some(i) => i as u32,
                     None => not_plumbing(infos),
@@ -363,6 +354,34 @@ impl<'d> Analysis<'d> {
             }
         }
         t
+    }
+
+    /// Reachable bytes per allocation-site bucket, each object counted once:
+    /// in the bucket of its nearest dominator-tree ancestor-or-self that has
+    /// an allocation sample, i.e. the sampled object closest to it that
+    /// keeps it alive on its own. One last entry (index `buckets.len()`)
+    /// holds the objects with no such ancestor. A partition of the
+    /// reachable heap, unlike [`Analysis::site_retained`], whose nested
+    /// sites count the same bytes.
+    ///
+    /// One pass in preorder, where every node comes after its immediate
+    /// dominator, so each node inherits the bucket its idom got.
+    pub fn site_attributed(&self) -> Vec<u64> {
+        let nb = self.dump.buckets.len();
+        let nobj = self.obj_bucket.len();
+        let mut owner = vec![NO_GROUP; self.graph.num_nodes()];
+        let mut out = vec![0u64; nb + 1];
+        for &v in &self.doms.preorder {
+            let i = v as usize;
+            let own = self.obj_bucket.get(i).copied().unwrap_or(NO_GROUP);
+            let d = self.doms.idom[i];
+            let b = if own != NO_GROUP || d == v { own } else { owner[d as usize] };
+            owner[i] = b;
+            if i < nobj {
+                out[if b == NO_GROUP { nb } else { b as usize }] += self.dump.objects.size[i] as u64;
+            }
+        }
+        out
     }
 
     /// Shallow totals per group over reachable objects.

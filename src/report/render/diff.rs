@@ -1,63 +1,12 @@
-//! Renderers of the diff report: text for a terminal, Markdown for a
-//! postmortem, JSON for scripts. All three read the same model.
+//! The diff report as text for a terminal, Markdown for a postmortem and
+//! JSON for scripts, and [`render`], its one entry point for every format.
 
 use std::io::{self, Write};
 
-use super::diff::DiffReport;
-use super::units;
-
-/// ANSI styling, on only for a terminal without `NO_COLOR`.
-#[derive(Debug, Clone, Copy)]
-pub struct Style {
-    /// Emit escape codes.
-    pub color: bool,
-}
-
-impl Style {
-    fn wrap(&self, code: &str, s: &str) -> String {
-        if self.color {
-            format!("\x1b[{code}m{s}\x1b[0m")
-        } else {
-            s.to_string()
-        }
-    }
-    /// `s` styled bold, when colour is on.
-    pub fn bold(&self, s: &str) -> String {
-        self.wrap("1", s)
-    }
-    /// `s` styled red, when colour is on.
-    pub fn red(&self, s: &str) -> String {
-        self.wrap("1;31", s)
-    }
-    /// `s` styled green, when colour is on.
-    pub fn green(&self, s: &str) -> String {
-        self.wrap("1;32", s)
-    }
-    /// `s` styled dim, when colour is on.
-    pub fn dim(&self, s: &str) -> String {
-        self.wrap("2", s)
-    }
-    fn delta(&self, v: i64, unit: &str) -> String {
-        let s = signed(v, unit);
-        if v > 0 {
-            self.wrap("31", &s)
-        } else if v < 0 {
-            self.wrap("32", &s)
-        } else {
-            s
-        }
-    }
-}
-
-/// `+1.50 MiB`, `-300 B`, `0 B`.
-pub fn signed(v: i64, unit: &str) -> String {
-    let h = units::human(v, unit);
-    if v > 0 {
-        format!("+{h}")
-    } else {
-        h
-    }
-}
+use crate::report::diff::{DiffDocument, DiffReport};
+use crate::report::style::{markdown_next_steps, signed, Style};
+use crate::report::{dot, Format};
+use crate::units;
 
 fn pct(x: f64) -> String {
     format!("{:.0}%", x * 100.0)
@@ -93,9 +42,12 @@ pub fn text(r: &DiffReport, st: Style, out: &mut dyn Write) -> io::Result<()> {
     if r.normalized {
         writeln!(out, "  {}", st.dim("NEW normalized to BASE's total (--normalize)"))?;
     }
+    for w in &r.warnings {
+        writeln!(out, "  {} {w}", st.red("warning:"))?;
+    }
     writeln!(out)?;
 
-    let head = if r.verdict.leak { st.red(&r.verdict.headline) } else { st.green(&r.verdict.headline) };
+    let head = if r.verdict.leak || r.restarted { st.red(&r.verdict.headline) } else { st.green(&r.verdict.headline) };
     writeln!(out, "{}", head)?;
     for reason in &r.verdict.reasons {
         writeln!(out, "  - {reason}")?;
@@ -151,10 +103,12 @@ pub fn text(r: &DiffReport, st: Style, out: &mut dyn Write) -> io::Result<()> {
     if !r.signatures.is_empty() {
         writeln!(out, "\n{}", st.bold("Known leak signatures"))?;
         for s in &r.signatures {
-            let state = if s.delta > 0 { String::new() } else { "  (present, not growing)".to_string() };
+            let state = s.caveat().map_or(String::new(), |c| format!("  ({c})"));
             writeln!(out, "  {}  {}  [{}]{}", st.delta(s.delta, u), s.title, s.id, st.dim(&state))?;
             writeln!(out, "      affected: {}; fixed in: {}", s.affected, s.fixed_in)?;
-            writeln!(out, "      {}", s.advice)?;
+            if s.growing {
+                writeln!(out, "      {}", s.advice)?;
+            }
         }
     }
 
@@ -218,7 +172,7 @@ fn gran(r: &DiffReport) -> String {
     serde_json::to_value(r.granularity).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
 }
 
-fn site(out: &mut dyn Write, st: Style, u: &str, i: usize, s: &super::diff::Site) -> io::Result<()> {
+fn site(out: &mut dyn Write, st: Style, u: &str, i: usize, s: &crate::report::diff::Site) -> io::Result<()> {
     let objs = s.objects_delta.map_or(String::new(), |o| format!("  ({} objects)", signed(o, "count")));
     writeln!(out, "  {i}. {}  {}  {}{objs}", st.delta(s.delta, u), st.bold(&s.category), s.frame)?;
     writeln!(out, "     {}", st.dim(&format!("why: {}", s.rule)))?;
@@ -241,6 +195,9 @@ pub fn markdown(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
     let u = r.sample_type.unit.as_str();
     writeln!(out, "## Leak report: `{}` → `{}` ({})\n", r.base.file, r.new.file, r.sample_type.name)?;
     writeln!(out, "**{}**\n", r.verdict.headline)?;
+    for w in &r.warnings {
+        writeln!(out, "> **Warning:** {w}\n")?;
+    }
     for reason in &r.verdict.reasons {
         writeln!(out, "- {reason}")?;
     }
@@ -276,7 +233,7 @@ pub fn markdown(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
                 s.title,
                 s.affected,
                 s.fixed_in,
-                s.advice,
+                s.caveat().map_or(s.advice.clone(), |c| format!("*{}.*", c[..1].to_uppercase() + &c[1..])),
                 s.references.join(", ")
             )?;
         }
@@ -341,19 +298,22 @@ pub fn markdown(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-/// The numbered "Next steps" section of a Markdown report.
-pub fn markdown_next_steps(steps: &[String], out: &mut dyn Write) -> io::Result<()> {
-    if !steps.is_empty() {
-        writeln!(out, "\n### Next steps\n")?;
-        for (i, s) in steps.iter().enumerate() {
-            writeln!(out, "{}. {s}", i + 1)?;
-        }
-    }
-    Ok(())
-}
-
 /// Writes the JSON report (schema `leakscope.diff/v1`).
 pub fn json(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, r)?;
     writeln!(out)
+}
+
+/// Renders a diff in `format`.
+pub fn render(d: &DiffDocument, format: Format, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        Format::Text { color } => text(&d.report, Style { color }, out),
+        Format::Markdown => markdown(&d.report, out),
+        Format::Json => json(&d.report, out),
+        Format::Html => super::html::diff::diff(&d.report, &d.flame, out),
+        Format::Dot => match &d.graph {
+            Some(g) => dot::write(g, out),
+            None => Err(crate::report::unsupported("the DOT output needs the growth graph (Extras { graph: true })")),
+        },
+    }
 }

@@ -6,10 +6,10 @@
 
 use std::io::{self, Write};
 
-use super::heap::{DeltaRow, HeapDiffReport, HeapReport, Summary, Suspect};
-use super::html::{delta_bars, delta_td, esc, flame_section, foot, head, val_td};
-use super::units;
-use crate::flame;
+use super::{delta_bars, delta_td, esc, flame_section, foot, head, val_td};
+use crate::report::flame;
+use crate::report::heap::{DeltaRow, HeapDiffReport, HeapReport, Summary, Suspect};
+use crate::units;
 
 fn pct(s: f64) -> String {
     format!("{:.1}%", s * 100.0)

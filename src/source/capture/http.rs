@@ -2,7 +2,7 @@
 //! (rustls; the roots are Mozilla's, or the PEM bundle in `SSL_CERT_FILE`,
 //! see [`crate::source::tls`]).
 
-use std::io::ErrorKind as IoKind;
+use std::io::{ErrorKind as IoKind, Read, Write};
 use std::time::Duration;
 
 /// The URLs one capture tick fetches.
@@ -122,7 +122,9 @@ pub struct Response {
     pub reason: String,
     /// The `Content-Type` header, if any.
     pub content_type: Option<String>,
-    /// The whole body.
+    /// The body: all of it from [`Fetch::get`]; from [`Fetch::get_into`],
+    /// nothing for a 2xx response (it went to the sink) and the first
+    /// [`MAX_ERROR_BODY`] bytes of any other.
     pub body: Vec<u8>,
 }
 
@@ -139,7 +141,26 @@ pub struct TransportError {
 pub trait Fetch {
     /// Fetches `url`.
     fn get(&self, url: &str) -> Result<Response, TransportError>;
+
+    /// Fetches `url`, writing a 2xx body to `sink` as it arrives instead
+    /// of keeping it (`body` is then empty). When `sink` fails, reading
+    /// stops there and the response is returned as it is: the sink knows
+    /// why it failed. Other bodies are kept in `body`, at most
+    /// [`MAX_ERROR_BODY`] bytes of them.
+    ///
+    /// The default writes what [`Fetch::get`] returned.
+    fn get_into(&self, url: &str, sink: &mut dyn Write) -> Result<Response, TransportError> {
+        let mut r = self.get(url)?;
+        if (200..300).contains(&r.status) {
+            let _ = sink.write_all(&r.body);
+            r.body = Vec::new();
+        }
+        Ok(r)
+    }
 }
+
+/// The most bytes kept of a non-2xx body (only its start is shown).
+pub const MAX_ERROR_BODY: u64 = 64 * 1024;
 
 /// Fetches with `ureq`: one agent (so connections are reused), a timeout
 /// for the whole exchange, redirects followed, proxies from the usual
@@ -148,7 +169,8 @@ pub struct UreqFetcher {
     agent: ureq::Agent,
 }
 
-/// The largest body read (a heap profile is rarely over a few tens of MiB).
+/// The largest body [`Fetch::get`] reads into memory. `capture` uses
+/// [`Fetch::get_into`], which streams, within `Limits::body_budget`.
 const MAX_BODY: u64 = 1 << 30;
 
 impl UreqFetcher {
@@ -183,6 +205,38 @@ impl Fetch for UreqFetcher {
         let status = resp.status();
         let content_type = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
         let body = resp.body_mut().with_config().limit(MAX_BODY).read_to_vec().map_err(transport_error)?;
+        Ok(Response {
+            status: status.as_u16(),
+            reason: status.canonical_reason().unwrap_or("").to_string(),
+            content_type,
+            body,
+        })
+    }
+
+    fn get_into(&self, url: &str, sink: &mut dyn Write) -> Result<Response, TransportError> {
+        let mut resp = self.agent.get(url).call().map_err(transport_error)?;
+        let status = resp.status();
+        let content_type = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let mut body = Vec::new();
+        let mut reader = resp.body_mut().as_reader();
+        let read_err = |e: std::io::Error| transport_error(ureq::Error::from(e));
+        if status.is_success() {
+            // Through a fixed buffer: the body is never held whole.
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                let n = match reader.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == IoKind::Interrupted => continue,
+                    Err(e) => return Err(read_err(e)),
+                };
+                if sink.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+        } else {
+            reader.take(MAX_ERROR_BODY).read_to_end(&mut body).map_err(read_err)?;
+        }
         Ok(Response {
             status: status.as_u16(),
             reason: status.canonical_reason().unwrap_or("").to_string(),

@@ -107,9 +107,49 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// Parses `50MiB`, `512KiB`, `1.5GiB`, `10MB`, `4096`: IEC suffixes (KiB,
+/// MiB, GiB, TiB, and K/M/G/T or Ki/Mi/Gi/Ti) are powers of 1024; SI ones
+/// (kB, KB, MB, GB, TB) are powers of 1000; a bare number is in the sample
+/// type's unit.
+pub fn parse_size(s: &str) -> Result<i64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().map_err(|_| format!("{s:?} is not a size (e.g. 50MiB, 512KiB, 1GB, 4096)"))?;
+    let mult: f64 = match unit.trim() {
+        "" | "B" | "b" => 1.0,
+        "K" | "Ki" | "KiB" | "k" => 1024.0,
+        "M" | "Mi" | "MiB" => 1024.0 * 1024.0,
+        "G" | "Gi" | "GiB" => 1024.0 * 1024.0 * 1024.0,
+        "T" | "Ti" | "TiB" => 1024f64.powi(4),
+        "kB" | "KB" => 1e3,
+        "MB" => 1e6,
+        "GB" => 1e9,
+        "TB" => 1e12,
+        other => return Err(format!("unknown size unit {other:?} in {s:?} (use B, KiB, MiB, GiB, kB, MB, GB)")),
+    };
+    let v = n * mult;
+    if !v.is_finite() || v < 0.0 || v > i64::MAX as f64 {
+        return Err(format!("size {s:?} is out of range"));
+    }
+    Ok(v.round() as i64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parsed_sizes() {
+        assert_eq!(parse_size("50MiB"), Ok(50 << 20));
+        assert_eq!(parse_size("512KiB"), Ok(512 << 10));
+        assert_eq!(parse_size("1.5GiB"), Ok(3 << 29));
+        assert_eq!(parse_size("10MB"), Ok(10_000_000));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("2M"), Ok(2 << 20));
+        assert!(parse_size("ten").is_err());
+        assert!(parse_size("5XB").is_err());
+    }
 
     #[test]
     fn sizes() {

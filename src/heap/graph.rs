@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::dominators::Csr;
-use super::parse::{read_word, HeapDump};
+use crate::heapdump::parse::{read_word, HeapDump};
 
 const PAGE_SHIFT: u32 = 13; // 8 KiB runtime pages
 const ARENA_SHIFT: u32 = 26; // 64 MiB heap arenas
@@ -32,7 +32,7 @@ const NONE: u32 = u32::MAX;
 /// objects would miss the cache at every step.
 ///
 /// Guard: an arena gets its 32 KiB table only when objects touch at least
-/// [`DENSE_ARENA_PAGES`] of its pages; the pages of sparser arenas go into
+/// `DENSE_ARENA_PAGES` of its pages; the pages of sparser arenas go into
 /// one hash map. Otherwise a hostile dump of one-byte objects 64 MiB apart
 /// (about 8 bytes of file each) would cost 32 KiB of table per object: a
 /// 1 MiB file asked for 4 GiB. Now the index costs at most a few dozen bytes
@@ -115,27 +115,7 @@ impl<'a> AddrIndex<'a> {
     }
 }
 
-/// What a root node stands for.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RootKind {
-    /// Pointer words of the data segment.
-    Data,
-    /// Pointer words of the bss segment.
-    Bss,
-    /// A goroutine: its `g`, its context, and its frames.
-    Goroutine,
-    /// One stack frame of a goroutine.
-    Frame,
-    /// An object with a registered finalizer, and the finalizer closure.
-    Finalizer,
-    /// A finalizer queued to run: its object is alive until it has run.
-    QueuedFinalizer,
-    /// A pending defer's record and closure.
-    Defer,
-    /// An active panic's record and argument.
-    Panic,
-}
+pub use crate::report::heap::RootKind;
 
 /// A synthetic root node.
 #[derive(Debug, Clone)]
@@ -153,11 +133,7 @@ pub struct Root {
     pub addr: u64,
 }
 
-/// Names globals from the executable's symbol table.
-pub trait GlobalNames {
-    /// The symbol containing address `addr` of the running process, with its start address.
-    fn global(&self, addr: u64) -> Option<(&str, u64)>;
-}
+pub use crate::heapdump::GlobalNames;
 
 /// The object graph with its roots.
 pub struct Graph {

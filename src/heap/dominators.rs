@@ -1,5 +1,8 @@
 //! Dominator tree and retained sizes of a heap graph, on compact `u32` arrays.
 //!
+//! Longer than 700 lines: nearly half of it is the unit tests of one algorithm
+//! (semi-NCA with its CSR arrays and retained sizes), which read best beside it.
+//!
 //! Go heap dumps reach 10–100 M objects, and everything here is sized for that:
 //! - node ids are `u32`, and graphs are [`Csr`] arrays rather than per-node vectors;
 //! - no step recurses, because object graphs contain linked lists millions of nodes long;
@@ -10,7 +13,7 @@
 //! hash maps) was about 10× slower on heap graphs and needs over 100 bytes per node.
 //!
 //! ```
-//! use leakscope::heapdump::dominators::{Csr, Dominators};
+//! use leakscope::heap::dominators::{Csr, Dominators};
 //! // 0 -> 1 -> 3 and 0 -> 2 -> 3: only the root dominates 3.
 //! let g = Csr::from_edges(4, &[(0, 1), (0, 2), (1, 3), (2, 3)]);
 //! let d = Dominators::semi_nca(&g, 0);

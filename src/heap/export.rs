@@ -1,14 +1,25 @@
 //! A heap dump's retention by allocation site, as a pprof profile.
 //!
 //! One sample per memprof bucket with live objects, whose stack is the
-//! bucket's stack (innermost first, as pprof wants), with three values:
+//! bucket's stack (innermost first, as pprof wants) without the runtime's
+//! allocation frames, as Go's heap profiles show it ([`shown_frames`]),
+//! with three values:
 //! - `objects`/count: reachable sampled objects;
 //! - `inuse_space`/bytes: their bytes (a partition of the reachable heap:
 //!   objects with no allocation sample are one extra sample under the
 //!   frame `[no allocation sample]`, so the total is the reachable heap);
-//! - `retained_space`/bytes: the site's group retained size, the bytes its
-//!   objects keep alive. Sites can retain each other's objects, so the
-//!   total of this column can exceed the heap; read it per site.
+//! - `retained_space`/bytes: the bytes the site's objects keep alive,
+//!   each reachable byte counted once: an object counts in the site of its
+//!   nearest dominator-tree ancestor-or-self that has an allocation sample
+//!   (its own site when sampled; else the closest sampled object that alone
+//!   keeps it alive), and under `[no allocation sample]` when it has none
+//!   ([`Analysis::site_attributed`]). So the total is the reachable heap,
+//!   as for `inuse_space`, and pprof's sums (cum, `-base`, focus) stay
+//!   within it. With every object sampled (`MemProfileRate = 1`) this is
+//!   close to `inuse_space`; with sparser sampling it moves unsampled
+//!   objects to the sampled ones that keep them. A site's *group* retained
+//!   size (what freeing all its objects would free) nests inside other
+//!   sites', so it is not a profile value; `leakscope heap` reports it.
 //!
 //! `go tool pprof` then browses retention by allocation stack, and
 //! `leakscope top DUMP` is exactly `leakscope top` of this profile.
@@ -16,6 +27,7 @@
 use rustc_hash::FxHashMap;
 
 use super::analysis::Analysis;
+use crate::heapdump::parse::{HeapDump, SiteFrame};
 use crate::pprof::proto;
 
 /// A frame to write: function, file, line, and its key in the dump's string ids.
@@ -23,6 +35,20 @@ type Frame = (String, String, u64, (u32, u32, u64));
 
 /// The marker frame for objects without an allocation sample.
 pub const UNSAMPLED: &str = "[no allocation sample]";
+
+/// The frames of an allocation stack (innermost first) that Go's own heap
+/// profiles show: runtime/pprof (`writeHeapProto` in `protomem.go`) hides
+/// the leading frames of the runtime (`runtime.mallocgc`,
+/// `runtime.newobject`, `runtime.makeslice`, `runtime.growslice`, map
+/// internals, …) so that the leaf is the function that allocated, and keeps
+/// a stack that is all runtime (`runtime.malg` under `runtime.newproc1`) as
+/// it is.
+pub fn shown_frames<'f>(d: &HeapDump, frames: &'f [SiteFrame]) -> &'f [SiteFrame] {
+    match frames.iter().position(|f| !crate::heapdump::is_runtime_function(d.str(f.func))) {
+        Some(i) => &frames[i..],
+        None => frames,
+    }
+}
 
 /// Builds the profile.
 pub fn profile(a: &Analysis<'_>) -> proto::Profile {
@@ -44,11 +70,9 @@ pub fn profile(a: &Analysis<'_>) -> proto::Profile {
         proto::ValueType { r#type: sid("retained_space"), unit: sid("bytes") },
     ];
     let nb = d.buckets.len();
-    // Unsampled objects form one more group.
+    // Unsampled objects form one more group, in both.
     let shallow = a.site_shallow();
-    // Objects without a site count their own bytes (see report::heap::categories).
-    let mut retained = a.site_retained.clone();
-    retained.push(shallow[nb].bytes);
+    let retained = a.site_attributed();
 
     let mut functions: Vec<proto::Function> = Vec::new();
     let mut function_ids: FxHashMap<(u32, u32), u64> = FxHashMap::default();
@@ -57,10 +81,12 @@ pub fn profile(a: &Analysis<'_>) -> proto::Profile {
     let mut samples = Vec::new();
     for b in 0..=nb {
         if shallow[b].objects == 0 {
+            // Bytes are attributed only to sites with a reachable object.
+            debug_assert_eq!(retained[b], 0);
             continue;
         }
         let frames: Vec<Frame> = if b < nb {
-            d.bucket_frames(&d.buckets[b])
+            shown_frames(d, d.bucket_frames(&d.buckets[b]))
                 .iter()
                 .map(|f| (d.str(f.func).to_string(), d.str(f.file).to_string(), f.line, (f.func, f.file, f.line)))
                 .collect()

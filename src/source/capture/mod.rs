@@ -3,6 +3,10 @@
 //! profile and a `/metrics` scrape, each written atomically under a
 //! timestamped name that is never reused.
 //!
+//! Longer than 700 lines: the capture loop and its streamed, size-checked
+//! downloads are about 700; the rest is their tests, which drive them with
+//! a fake clock and fetcher.
+//!
 //! The loop is independent of the network, the clock and the signal
 //! handling: it takes a [`Fetch`], a [`Clock`] and a stop flag, and
 //! reports what it does through a callback, so it is tested with fakes in
@@ -11,7 +15,7 @@
 //! ```no_run
 //! use std::sync::atomic::AtomicBool;
 //! use std::time::Duration;
-//! use leakscope::capture::{self, Endpoints, Options, SystemClock, UreqFetcher};
+//! use leakscope::source::capture::{self, Endpoints, Options, SystemClock, UreqFetcher};
 //!
 //! let endpoints = Endpoints::from_url("http://127.0.0.1:6060", false, None)?;
 //! let mut o = Options::new(endpoints, "snapshots".into());
@@ -26,7 +30,8 @@
 pub mod files;
 pub mod http;
 
-use std::io::Write;
+use std::fs::File;
+use std::io::{Seek, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -36,8 +41,9 @@ use anyhow::{bail, Context};
 pub use files::{file_name, format_duration, parse_duration, stem, write_new, Kind};
 pub use http::{Endpoints, Fetch, Response, TransportError, UreqFetcher};
 
+use crate::limits::{Budget, Exceeded, LimitError, Limits};
 use crate::pprof;
-use crate::report::units;
+use crate::units;
 
 /// How failed requests are retried within one tick.
 #[derive(Debug, Clone)]
@@ -75,6 +81,9 @@ pub struct Options {
     /// Give up (an error) when the heap failed in each of the first this
     /// many ticks.
     pub give_up_after: u64,
+    /// Limits: the largest body (`Limits::body_budget`) and what a saved
+    /// profile may inflate to when it is checked.
+    pub limits: Limits,
 }
 
 impl Options {
@@ -89,6 +98,7 @@ impl Options {
             duration: None,
             retry: RetryPolicy::default(),
             give_up_after: 3,
+            limits: Limits::default(),
         }
     }
 }
@@ -238,6 +248,14 @@ struct Failure {
     permanent: bool,
     /// The stop flag was set during a retry wait.
     interrupted: bool,
+    /// Writing the temporary file failed: the run cannot go on.
+    local: bool,
+}
+
+impl Failure {
+    fn permanent(message: String) -> Failure {
+        Failure { message, permanent: true, interrupted: false, local: false }
+    }
 }
 
 /// Runs the capture loop until `count` ticks were taken, `duration` has
@@ -302,11 +320,38 @@ pub fn run(
                 break 'ticks;
             }
             on_event(Event::Fetching { kind, url });
-            match fetch_with_retry(o, fetch, clock, stop, kind, url, on_event) {
-                Ok((data, detail)) => {
-                    let path = files::write_new(&o.out, &stem, kind, &data)
-                        .with_context(|| format!("{}: cannot write {}", o.out.display(), kind.name()))?;
-                    let saved = Saved { tick, kind, path, bytes: data.len() as u64, detail };
+            // The body goes to a hidden temporary file as it arrives, and
+            // gets its real name once it has been checked.
+            let cannot_write = || format!("{}: cannot write {}", o.out.display(), kind.name());
+            let tmp = o.out.join(files::temp_name(&files::file_name(&stem, 0, kind), std::process::id()));
+            let file = File::options().read(true).write(true).create(true).truncate(true).open(&tmp);
+            let file = file.with_context(cannot_write)?;
+            let got = fetch_with_retry(o, fetch, clock, stop, kind, url, &file, on_event);
+            let got = match got {
+                Ok(detail) => {
+                    let published = file.sync_all().and_then(|()| file.metadata()).and_then(|m| {
+                        drop(file);
+                        Ok((files::publish(&o.out, &stem, kind, &tmp)?, m.len()))
+                    });
+                    match published {
+                        Ok((path, bytes)) => Ok(Saved { tick, kind, path, bytes, detail }),
+                        Err(e) => {
+                            let _ = std::fs::remove_file(&tmp);
+                            return Err(e).with_context(cannot_write);
+                        }
+                    }
+                }
+                Err(f) => {
+                    drop(file);
+                    let _ = std::fs::remove_file(&tmp);
+                    if f.local {
+                        bail!("{}: {}", cannot_write(), f.message);
+                    }
+                    Err(f)
+                }
+            };
+            match got {
+                Ok(saved) => {
                     on_event(Event::Saved(&saved));
                     s.saved.push(saved);
                     heap_saved |= kind == Kind::Heap;
@@ -366,8 +411,10 @@ fn wait_until(clock: &dyn Clock, t: Duration, stop: &AtomicBool) -> bool {
     }
 }
 
-/// Fetches and checks one file, retrying transient failures. Returns the
-/// bytes to write and a description.
+/// Fetches one file into `file` (a new, empty temporary file), checking
+/// it as it arrives and once it is complete, and retrying transient
+/// failures. Returns a description of what was saved.
+#[allow(clippy::too_many_arguments)]
 fn fetch_with_retry(
     o: &Options,
     fetch: &dyn Fetch,
@@ -375,14 +422,23 @@ fn fetch_with_retry(
     stop: &AtomicBool,
     kind: Kind,
     url: &str,
+    file: &File,
     on_event: &mut dyn FnMut(Event<'_>),
-) -> Result<(Vec<u8>, Option<String>), Failure> {
+) -> Result<Option<String>, Failure> {
     let tries = o.retry.tries.max(1);
     let mut wait = o.retry.first_backoff;
     for attempt in 1..=tries {
-        let message = match fetch.get(url) {
+        let local =
+            |e: std::io::Error| Failure { message: e.to_string(), permanent: true, interrupted: false, local: true };
+        file.set_len(0).map_err(local)?;
+        let mut f = file;
+        f.rewind().map_err(local)?;
+        let mut spool = Spool::new(file, kind, o.limits.body_budget());
+        let got = fetch.get_into(url, &mut spool);
+        let message = match got {
             Ok(r) if (200..300).contains(&r.status) => {
-                return check(kind, url, &r).map_err(|message| Failure { message, permanent: true, interrupted: false })
+                let head = spool.finish().map_err(|(p, head)| p.failure(url, &r, &head))?;
+                return check(kind, url, &r, &head, file, &o.limits).map_err(Failure::permanent);
             }
             Ok(r) if r.status >= 500 || r.status == 429 || r.status == 408 => status_message(url, &r),
             Ok(r) => {
@@ -390,32 +446,210 @@ fn fetch_with_retry(
                 if r.status == 404 && kind == Kind::Metrics {
                     message.push_str(" (give its path with --metrics=PATH)");
                 }
-                return Err(Failure { message, permanent: true, interrupted: false });
+                return Err(Failure::permanent(message));
             }
             Err(e) if e.transient => format!("GET {url}: {}", e.message),
-            Err(e) => {
-                return Err(Failure {
-                    message: format!("GET {url}: {}", e.message),
-                    permanent: true,
-                    interrupted: false,
-                })
-            }
+            Err(e) => return Err(Failure::permanent(format!("GET {url}: {}", e.message))),
         };
         if attempt == tries {
             return Err(Failure {
                 message: format!("{message} (gave up after {tries} tries)"),
                 permanent: false,
                 interrupted: false,
+                local: false,
             });
         }
         on_event(Event::Retrying { kind, attempt, tries, wait, error: &message });
         let until = clock.elapsed() + wait;
         if !wait_until(clock, until, stop) {
-            return Err(Failure { message: format!("{message} (interrupted)"), permanent: false, interrupted: true });
+            return Err(Failure {
+                message: format!("{message} (interrupted)"),
+                permanent: false,
+                interrupted: true,
+                local: false,
+            });
         }
         wait = (wait * 2).min(o.retry.max_backoff);
     }
     unreachable!("the last attempt returns")
+}
+
+/// How many first bytes of a body are kept, for the format check and messages.
+const HEAD: usize = 4096;
+
+/// A 2xx body on its way to the temporary file: profiles as they come,
+/// scrapes gzipped. It keeps the first [`HEAD`] bytes, refuses more than
+/// the budget, and checks that a profile looks like one as soon as its
+/// head has arrived, so an endless or wrong body is cut off early.
+struct Spool<'a> {
+    out: SpoolOut<'a>,
+    kind: Kind,
+    head: Vec<u8>,
+    len: u64,
+    budget: Budget,
+    checked: bool,
+    problem: Option<Problem>,
+}
+
+enum SpoolOut<'a> {
+    Plain(&'a File),
+    Gzip(Box<flate2::write::GzEncoder<&'a File>>),
+}
+
+/// Why a body was refused while it arrived.
+#[derive(Debug)]
+enum Problem {
+    /// Larger than the budget.
+    TooLarge(LimitError),
+    /// A `?debug=1` text profile.
+    Text,
+    /// Not a pprof profile: why.
+    NotProfile(String),
+    /// The temporary file could not be written.
+    Write(std::io::Error),
+}
+
+impl Problem {
+    fn failure(self, url: &str, r: &Response, head: &[u8]) -> Failure {
+        match self {
+            Problem::TooLarge(e) => Failure::permanent(format!("GET {url}: {e}")),
+            Problem::Text => Failure::permanent(text_profile(url)),
+            Problem::NotProfile(why) => Failure::permanent(not_profile(url, r, head, &why)),
+            Problem::Write(e) => Failure { message: e.to_string(), permanent: true, interrupted: false, local: true },
+        }
+    }
+}
+
+impl<'a> Spool<'a> {
+    fn new(file: &'a File, kind: Kind, budget: Budget) -> Spool<'a> {
+        let out = match kind {
+            Kind::Metrics => {
+                SpoolOut::Gzip(Box::new(flate2::write::GzEncoder::new(file, flate2::Compression::default())))
+            }
+            Kind::Heap | Kind::Goroutine => SpoolOut::Plain(file),
+        };
+        Spool { out, kind, head: Vec::new(), len: 0, budget, checked: false, problem: None }
+    }
+
+    fn fail(&mut self, p: Problem) -> std::io::Error {
+        let e = std::io::Error::other(format!("{p:?}"));
+        self.problem = Some(p);
+        e
+    }
+
+    /// The body is complete: the last checks, then the file is flushed.
+    /// Returns the first bytes, also with the problem.
+    fn finish(mut self) -> Result<Vec<u8>, (Problem, Vec<u8>)> {
+        if let Some(p) = self.problem.take() {
+            return Err((p, self.head));
+        }
+        if !self.checked {
+            if let Err(p) = early_check(self.kind, &self.head) {
+                return Err((p, self.head));
+            }
+        }
+        let res = match self.out {
+            SpoolOut::Plain(mut f) => f.flush(),
+            SpoolOut::Gzip(gz) => gz.finish().map(drop),
+        };
+        match res {
+            Ok(()) => Ok(self.head),
+            Err(e) => Err((Problem::Write(e), self.head)),
+        }
+    }
+}
+
+impl Write for Spool<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.problem.is_some() {
+            return Err(std::io::Error::other("the body was refused"));
+        }
+        if self.len.saturating_add(buf.len() as u64) > self.budget.bytes {
+            let e = self.budget.exceeded(Exceeded::Stream);
+            return Err(self.fail(Problem::TooLarge(e)));
+        }
+        if self.head.len() < HEAD {
+            let n = buf.len().min(HEAD - self.head.len());
+            self.head.extend_from_slice(&buf[..n]);
+            if self.head.len() == HEAD {
+                self.checked = true;
+                if let Err(p) = early_check(self.kind, &self.head) {
+                    return Err(self.fail(p));
+                }
+            }
+        }
+        let res = match &mut self.out {
+            SpoolOut::Plain(f) => f.write_all(buf),
+            SpoolOut::Gzip(gz) => gz.write_all(buf),
+        };
+        if let Err(e) = res {
+            return Err(self.fail(Problem::Write(e)));
+        }
+        self.len += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Whether the first bytes of a heap or goroutine body can start a pprof
+/// protobuf profile, raw or gzip: a raw text profile, or a first field
+/// that no profile has (an HTML page, zeros), is refused at once. Too few
+/// bytes to tell pass: the whole parse decides.
+fn early_check(kind: Kind, head: &[u8]) -> Result<(), Problem> {
+    if kind == Kind::Metrics {
+        return Ok(());
+    }
+    let first_tag = |b: &[u8]| -> Result<(), Problem> {
+        let bad = |e: pprof::DecodeError| Problem::NotProfile(e.kind.to_string());
+        if let Ok(tag) = pprof::wire::Reader::new(b, 0).varint() {
+            pprof::wire::field_number(tag, 0).map_err(bad)?;
+            pprof::wire::WireType::from_tag(tag, 0).map_err(bad)?;
+        }
+        Ok(())
+    };
+    match pprof::sniff(head) {
+        _ if head.is_empty() => Ok(()),
+        pprof::Format::LegacyText => Err(Problem::Text),
+        pprof::Format::Protobuf => first_tag(head),
+        pprof::Format::Gzip => {
+            // The first inflated bytes, from as much as has arrived.
+            let mut inflated = [0u8; 64];
+            let mut got = 0;
+            let mut gz = flate2::read::MultiGzDecoder::new(head);
+            while got < inflated.len() {
+                match std::io::Read::read(&mut gz, &mut inflated[got..]) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got += n,
+                }
+            }
+            match pprof::sniff(&inflated[..got]) {
+                // pprof reads gzipped text too.
+                pprof::Format::LegacyText => Ok(()),
+                _ => first_tag(&inflated[..got]),
+            }
+        }
+        // Heap dumps, mangled gzip, legacy CPU: the whole parse says what they are.
+        _ => Ok(()),
+    }
+}
+
+fn text_profile(url: &str) -> String {
+    format!(
+        "GET {url}: this is a text profile (?debug=1 or 2); capture saves the protobuf format, so leave debug= out \
+         of the URL"
+    )
+}
+
+fn not_profile(url: &str, r: &Response, head: &[u8], why: &str) -> String {
+    let ct = r.content_type.as_deref().map(|c| format!(", content-type {c}")).unwrap_or_default();
+    format!(
+        "GET {url}: HTTP {}{ct}, but the body is not a pprof profile ({why}); it starts with {}",
+        r.status,
+        first_bytes(head)
+    )
 }
 
 /// `GET URL: HTTP 404 Not Found: "404 page not found"`.
@@ -439,26 +673,20 @@ fn first_bytes(body: &[u8]) -> String {
     format!("{squeezed:?}{}", if body.len() > N { "..." } else { "" })
 }
 
-/// Checks that a 2xx body is what `kind` expects and prepares the bytes to
-/// write: profiles as they came, scrapes gzipped.
-fn check(kind: Kind, url: &str, r: &Response) -> Result<(Vec<u8>, Option<String>), String> {
-    let not_profile = |why: String| {
-        let ct = r.content_type.as_deref().map(|c| format!(", content-type {c}")).unwrap_or_default();
-        format!(
-            "GET {url}: HTTP {}{ct}, but the body is not a pprof profile ({why}); it starts with {}",
-            r.status,
-            first_bytes(&r.body)
-        )
-    };
+/// Checks a complete 2xx body, saved in `file`: a heap or goroutine
+/// profile must parse (within `limits`), and a heap profile must have
+/// `inuse_space`. Returns a description of the content.
+fn check(
+    kind: Kind,
+    url: &str,
+    r: &Response,
+    head: &[u8],
+    file: &File,
+    limits: &Limits,
+) -> Result<Option<String>, String> {
     match kind {
         Kind::Heap | Kind::Goroutine => {
-            if pprof::sniff(&r.body) == pprof::Format::LegacyText {
-                return Err(format!(
-                    "GET {url}: this is a text profile (?debug=1 or 2); capture saves the protobuf format, \
-                     so leave debug= out of the URL"
-                ));
-            }
-            let p = pprof::parse(&r.body).map_err(|e| not_profile(e.to_string()))?;
+            let p = parse_file(file, limits).map_err(|why| not_profile(url, r, head, &why))?;
             if kind == Kind::Heap {
                 let Some(t) = p.sample_type_index("inuse_space") else {
                     let types: Vec<&str> = (0..p.sample_types.len()).map(|i| p.sample_type_name(i)).collect();
@@ -467,18 +695,25 @@ fn check(kind: Kind, url: &str, r: &Response) -> Result<(Vec<u8>, Option<String>
                         if types.is_empty() { "none".to_string() } else { types.join(", ") }
                     ));
                 };
-                let inuse = p.totals()[t];
-                Ok((r.body.clone(), Some(format!("inuse {}", units::bytes(inuse)))))
+                Ok(Some(format!("inuse {}", units::bytes(p.totals()[t]))))
             } else {
                 let n = p.default_sample_index().map(|t| p.totals()[t]).unwrap_or(0);
-                Ok((r.body.clone(), Some(format!("{} goroutines", units::count(n)))))
+                Ok(Some(format!("{} goroutines", units::count(n))))
             }
         }
-        Kind::Metrics => {
-            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-            gz.write_all(&r.body).and_then(|()| gz.finish()).map(|b| (b, None)).map_err(|e| format!("gzip: {e}"))
-        }
+        Kind::Metrics => Ok(None),
     }
+}
+
+/// Parses the profile written to `file`, memory-mapped.
+fn parse_file(file: &File, limits: &Limits) -> Result<crate::profile::Profile, String> {
+    if file.metadata().map_err(|e| e.to_string())?.len() == 0 {
+        return pprof::parse_with(&[], limits).map_err(|e| e.to_string());
+    }
+    // SAFETY: our own temporary file, not yet published under its name:
+    // nothing else truncates it while it is mapped.
+    let map = unsafe { memmap2::Mmap::map(file) }.map_err(|e| e.to_string())?;
+    pprof::parse_with(&map, limits).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

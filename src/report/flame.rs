@@ -1,8 +1,10 @@
 //! Flame graphs (SVG, drawn by `inferno`): of one profile, and
 //! differential ones of the change between two.
 //!
-//! Stacks are folded root to leaf, frames named as the diff names them
-//! (function-granularity printable names, inlined frames expanded).
+//! Stacks arrive folded (root to leaf, frames named as the diff names them:
+//! function-granularity printable names, inlined frames expanded) from the
+//! analysis layer: [`crate::diff::fold`] and [`crate::graph::fold`]. This
+//! module only draws them.
 //!
 //! **Differential graphs.** Growth is red, shrinkage blue, and grey means
 //! no net change. Width is the *magnitude of the change*: each stack is
@@ -24,12 +26,8 @@
 use std::io::{self, Write};
 
 use inferno::flamegraph::{self, color::BackgroundColor, color::BasicPalette, Options, Palette};
-use rustc_hash::FxHashMap;
 
-use crate::diff::Diff;
-use crate::graph::{aggregate_types, Granularity};
-use crate::profile::Profile;
-use crate::report::units;
+use crate::units;
 
 /// One folded stack with its value on both sides.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,61 +64,6 @@ pub fn clean_name(name: &str) -> String {
         Some(i) if s[i + 1..].chars().all(|c| c.is_ascii_digit() || c == '.') => s.replace(' ', "\u{a0}"),
         _ => s.to_string(),
     }
-}
-
-fn fold(map: FxHashMap<String, (i64, i64)>) -> Vec<Folded> {
-    let mut v: Vec<Folded> = map.into_iter().map(|(stack, (base, new))| Folded { stack, base, new }).collect();
-    v.sort_by(|a, b| a.stack.cmp(&b.stack));
-    v
-}
-
-fn join(names: impl Iterator<Item = String>) -> String {
-    let s = names.collect::<Vec<_>>().join(";");
-    if s.is_empty() {
-        "<no frames>".to_string()
-    } else {
-        s
-    }
-}
-
-/// The diff's stacks for sample type `t`, folded, with BASE and NEW values.
-/// Stacks that are zero on both sides are left out.
-pub fn from_diff(d: &Diff, t: usize) -> Vec<Folded> {
-    let nt = d.ntypes();
-    let names: Vec<String> = d.frames.iter().map(|f| clean_name(f)).collect();
-    let mut map: FxHashMap<String, (i64, i64)> = FxHashMap::default();
-    for s in 0..d.stacks.len() {
-        let (b, n) = (d.base[s * nt + t], d.new[s * nt + t]);
-        if b == 0 && n == 0 {
-            continue;
-        }
-        let key = join(d.stacks.get(s).iter().rev().map(|&f| names[f as usize].clone()));
-        let e = map.entry(key).or_default();
-        e.0 += b;
-        e.1 += n;
-    }
-    fold(map)
-}
-
-/// One profile's stacks for sample type `t`, folded (as `new`; `base` is 0).
-pub fn from_profile(p: &Profile, t: usize) -> Vec<Folded> {
-    let agg = aggregate_types(p, Granularity::Functions, &[]);
-    let names: Vec<String> = agg.nodes.iter().map(|n| clean_name(&n.name)).collect();
-    let mut map: FxHashMap<String, (i64, i64)> = FxHashMap::default();
-    let mut buf: Vec<u32> = Vec::new();
-    for s in 0..p.num_samples() {
-        let v = p.sample_values(s)[t];
-        if v == 0 {
-            continue;
-        }
-        buf.clear();
-        for &loc in p.stack(s) {
-            buf.extend_from_slice(agg.location_nodes(loc as usize));
-        }
-        let key = join(buf.iter().rev().map(|&n| names[n as usize].clone()));
-        map.entry(key).or_default().1 += v;
-    }
-    fold(map)
 }
 
 /// Titles and units of a graph.
@@ -296,7 +239,7 @@ pub fn write_diff_svg(stacks: &[Folded], st: &Style, out: &mut dyn Write) -> io:
         let (r, g, b) = diff_colour(f.base, f.new);
         format!(
             r#"<title>{}</title><rect {}fill="rgb({r},{g},{b})" fg:x="{x}" fg:w="{w}"/>"#,
-            crate::report::html::esc(&diff_title(name, f, &st.unit)),
+            super::markup::esc(&diff_title(name, f, &st.unit)),
             &c[1]
         )
     });
@@ -316,12 +259,12 @@ fn empty_svg(st: &Style, why: &str, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         r#"<text x="600" y="24" text-anchor="middle" font-family="monospace" font-size="17">{}</text>"#,
-        crate::report::html::esc(&st.title)
+        super::markup::esc(&st.title)
     )?;
     writeln!(
         out,
         r#"<text x="600" y="48" text-anchor="middle" font-family="monospace" font-size="12">{}</text>"#,
-        crate::report::html::esc(why)
+        super::markup::esc(why)
     )?;
     writeln!(out, "</svg>")
 }
