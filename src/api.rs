@@ -17,6 +17,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod pyroscope;
+
 use std::path::{Path, PathBuf};
 
 use crate::attribute::RuleSet;
@@ -32,6 +34,7 @@ use crate::report::trend::TrendDocument;
 use crate::report::Extras;
 use crate::source;
 use crate::source::Input;
+pub use pyroscope::{fleet, trend_from_pyroscope, Selection};
 
 /// How to diff two profiles and judge the growth.
 #[derive(Debug, Clone)]

@@ -1,6 +1,9 @@
 //! What the subcommands share: argument types (formats, colour, sizes),
 //! the judging flags, and the exit-code gates. Subcommand files import only
-//! this module, never each other.
+//! this module, never each other. [`pyroscope`] holds the Pyroscope
+//! source's flags (issue 21).
+
+pub mod pyroscope;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

@@ -57,7 +57,7 @@ pub struct DiffArgs {
     pub output_pprof: Option<PathBuf>,
     /// BASE and NEW from Pyroscope instead of files (issue 21).
     #[command(flatten)]
-    pub pyroscope: super::fleet::DiffFromPyroscope,
+    pub pyroscope: super::common::pyroscope::DiffFromPyroscope,
 }
 
 pub(crate) fn run(mut a: DiffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
@@ -65,7 +65,7 @@ pub(crate) fn run(mut a: DiffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCo
     // named in `files` for the report.
     let fetched = match &a.pyroscope.pyroscope {
         Some(url) => {
-            let (b, n, names) = super::fleet::diff_inputs(&a.pyroscope, url, a.sample_type.as_deref())?;
+            let (b, n, names) = super::common::pyroscope::diff_inputs(&a.pyroscope, url, a.sample_type.as_deref())?;
             a.files = names;
             if a.sample_type.as_deref().is_some_and(|t| t.contains(':')) {
                 a.sample_type = None;

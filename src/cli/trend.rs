@@ -39,15 +39,11 @@ pub struct TrendArgs {
     pub strict: bool,
     /// Snapshots from Pyroscope instead of files (issue 21).
     #[command(flatten)]
-    pub pyroscope: super::fleet::TrendFromPyroscope,
+    pub pyroscope: super::common::pyroscope::TrendFromPyroscope,
 }
 
 pub(crate) fn run(a: TrendArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    // Pyroscope as the source (issue 21): the same analysis of reduced windows.
-    if let Some(url) = &a.pyroscope.pyroscope {
-        return super::fleet::trend_run(&a, url, out);
-    }
-    TrendRun {
+    let t = TrendRun {
         inputs: &a.inputs,
         limit: a.limit,
         nodecount: a.nodecount,
@@ -56,6 +52,10 @@ pub(crate) fn run(a: TrendArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode>
         judging: &a.judging,
         gates: &a.gates,
         strict: a.strict,
+    };
+    // Pyroscope as the source (issue 21): the same analysis of reduced windows.
+    if let Some(url) = &a.pyroscope.pyroscope {
+        return super::common::pyroscope::trend_from_pyroscope(&a.pyroscope, url, &t, out);
     }
-    .run(out)
+    t.run(out)
 }

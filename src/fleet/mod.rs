@@ -16,24 +16,20 @@
 //!    (the same rule as `trend`), the growing allocation sites, and the
 //!    known-leak signatures that grow.
 //!
-//! This module holds the analysis and the model ([`FleetReport`], schema
-//! [`SCHEMA`]); renderers are in [`crate::report::fleet`].
+//! This module is the analysis only: [`plan`] (steps 1–2, from totals the
+//! caller fetched) says which windows' profiles to fetch, [`reduce_window`]
+//! reduces each as it arrives, and [`judge`] (steps 3–4) builds the model
+//! ([`FleetReport`], in [`crate::report::fleet`], which renders it). The
+//! fetching is [`crate::fleet()`]'s, at the crate root.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-
-use rustc_hash::FxHashMap;
-use serde::Serialize;
 
 use crate::attribute::{RuleSet, UNATTRIBUTED};
-pub use crate::source::pyroscope::NoProgress;
-use crate::source::pyroscope::{self as pyro, selector, Client, Progress, Task, Windows};
+use crate::profile::Profile;
+pub use crate::report::fleet::*;
 use crate::trend::reduce::{self, FrameCache, Reduced};
 use crate::trend::{shape_name, site_category, site_name, stats, Shape};
 use crate::units;
-
-/// JSON schema name and version of [`FleetReport`].
-pub const SCHEMA: &str = "leakscope.fleet/v1";
 
 /// Go's default heap sampling period (`runtime.MemProfileRate`), assumed
 /// for the noise floor of byte series whose profiles were not fetched.
@@ -52,14 +48,18 @@ fn assumed_period(unit: &str) -> i64 {
 /// What to judge and how.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// Server base URL (without credentials), for the report.
+    pub url: String,
     /// Pyroscope profile type ID.
     pub profile_type: String,
     /// The label selector.
     pub query: String,
     /// Labels that make a series (`--by`).
     pub by: Vec<String>,
-    /// The windows.
-    pub windows: Windows,
+    /// End of each window, ms since the epoch, oldest first.
+    pub window_ends_ms: Vec<i64>,
+    /// Window length, ms.
+    pub step_ms: i64,
     /// `--min-growth` (bytes).
     pub min_growth: i64,
     /// `--min-growth-pct` / 100.
@@ -72,175 +72,48 @@ pub struct Options {
     pub sites: usize,
 }
 
-/// Where the data came from.
-#[derive(Debug, Clone, Serialize)]
-pub struct Source {
-    /// Server base URL (without credentials).
-    pub url: String,
-    /// The label selector.
-    pub query: String,
-    /// Pyroscope profile type ID.
-    pub profile_type: String,
-    /// Sample type name (e.g. `inuse_space`).
-    pub sample_type: String,
-    /// Its unit (e.g. `bytes`).
-    pub unit: String,
-    /// The `--by` labels.
-    pub by: Vec<String>,
-    /// Start of the first window (exclusive), ms since the epoch.
-    pub from_ms: i64,
-    /// End of the last window, ms since the epoch.
-    pub to_ms: i64,
-    /// Window length, seconds.
-    pub step_seconds: i64,
-    /// End of each window, ms since the epoch.
-    pub window_ends_ms: Vec<i64>,
+/// One series' totals per window, as the store's series query gave them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesTotals {
+    /// The `--by` labels, in order (`""` for one the series lacks).
+    pub labels: Vec<(String, String)>,
+    /// The window's average total; `None` in a window without data.
+    pub values: Vec<Option<f64>>,
+    /// Profiles merged into each window.
+    pub counts: Vec<u32>,
+    /// The cumulative companion's (`alloc_space`) average per window, for
+    /// restarts, when the store has it.
+    pub cumulative: Option<Vec<Option<f64>>>,
 }
 
-/// The fleet's verdict.
-#[derive(Debug, Clone, Serialize)]
-pub struct FleetVerdict {
-    /// Some series leaks.
-    pub leak: bool,
-    /// The category that leaks in most series.
-    pub category: Option<String>,
-    /// One line.
-    pub headline: String,
-    /// Series judged.
+/// One window's profile to fetch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fetch {
+    /// The series (index into [`Plan::series`]).
     pub series: usize,
-    /// Series that leak.
-    pub leaking: usize,
-    /// Series with a restart in the range.
-    pub restarted: usize,
+    /// The window (index into [`Options::window_ends_ms`]).
+    pub window: usize,
+    /// Divide the merged profile's values by this (its profile count).
+    pub divide_by: u32,
+    /// Keep its allocation sites (the first and last judged window only:
+    /// the others keep their category totals).
+    pub keep_sites: bool,
 }
 
-/// A series' verdict.
-#[derive(Debug, Clone, Serialize)]
-pub struct SeriesVerdict {
-    /// It leaks.
-    pub leak: bool,
-    /// Its leaking category (the largest that grows steadily).
-    pub category: Option<String>,
-    /// Why, in one line.
-    pub reason: String,
+/// What [`plan`] decided: every series judged on its totals, and the
+/// profiles to fetch.
+#[derive(Debug)]
+pub struct Plan {
+    judged: Vec<Judged>,
+    /// The profiles to fetch, series by series, windows in order.
+    pub fetch: Vec<Fetch>,
 }
 
-/// A category's growth in one series.
-#[derive(Debug, Clone, Serialize)]
-pub struct CategoryGrowth {
-    /// Category.
-    pub name: String,
-    /// Last − first window of the judged segment.
-    pub delta: i64,
-    /// Its shape.
-    pub shape: Shape,
-    /// Named as leaking.
-    pub suspect: bool,
-}
-
-/// A growing allocation site in one series.
-#[derive(Debug, Clone, Serialize)]
-pub struct SiteGrowth {
-    /// The allocating function: the first frame from the leaf that is not
-    /// allocator or container plumbing.
-    pub function: String,
-    /// The category its stacks were attributed to.
-    pub category: String,
-    /// Last − first window of the judged segment.
-    pub delta: i64,
-}
-
-/// A known-leak signature that grows in one series.
-#[derive(Debug, Clone, Serialize)]
-pub struct SignatureGrowth {
-    /// Signature id.
-    pub id: String,
-    /// What it is.
-    pub title: String,
-    /// Category its memory is counted in.
-    pub category: String,
-    /// Fixing version.
-    pub fixed_in: String,
-    /// What to do.
-    pub advice: String,
-    /// Issues.
-    pub references: Vec<String>,
-    /// Last − first window of the judged segment.
-    pub delta: i64,
-}
-
-/// One series, judged.
-#[derive(Debug, Clone, Serialize)]
-pub struct SeriesReport {
-    /// The `--by` labels (`""` for a label the series lacks).
-    pub labels: BTreeMap<String, String>,
-    /// The verdict.
-    pub verdict: SeriesVerdict,
-    /// A process restart was detected in the range.
-    pub restarted: bool,
-    /// Windows at which a new process began.
-    pub restarts: Vec<usize>,
-    /// The total per window (the average of the window's profiles); `null`
-    /// in a window without data (a gap, not a zero).
-    pub values: Vec<Option<i64>>,
-    /// Windows without data.
-    pub gaps: usize,
-    /// The judged windows (since the last restart): first and last index.
-    pub judged: (usize, usize),
-    /// Shape of the judged totals.
-    pub shape: Shape,
-    /// Theil–Sen slope per hour of the judged totals.
-    pub slope_per_hour: f64,
-    /// Mann–Kendall two-sided p-value.
-    pub mann_kendall_p: f64,
-    /// Last − first of the judged totals.
-    pub growth: i64,
-    /// First judged total.
-    pub first: i64,
-    /// Last judged total.
-    pub last: i64,
-    /// Hours until `--limit` at this slope (growing series only).
-    pub hours_to_limit: Option<f64>,
-    /// Merged profiles fetched and reduced for this series.
-    pub profiles: usize,
-    /// Categories by growth (when profiles were fetched).
-    pub categories: Vec<CategoryGrowth>,
-    /// Growing allocation sites, largest first.
-    pub sites: Vec<SiteGrowth>,
-    /// Known-leak signatures that grow.
-    pub signatures: Vec<SignatureGrowth>,
-}
-
-/// Series without a leak, by count.
-#[derive(Debug, Clone, Serialize)]
-pub struct Clean {
-    /// How many.
-    pub count: usize,
-    /// How many of each shape.
-    pub shapes: BTreeMap<&'static str, usize>,
-}
-
-/// The whole fleet report.
-#[derive(Debug, Clone, Serialize)]
-pub struct FleetReport {
-    /// Always [`SCHEMA`].
-    pub schema: &'static str,
-    /// Where the data came from.
-    pub source: Source,
-    /// The fleet's verdict.
-    pub verdict: FleetVerdict,
-    /// Every series: leaking ones first (fastest first), then the others.
-    pub series: Vec<SeriesReport>,
-    /// The series without a leak, by count.
-    pub clean: Clean,
-    /// The absolute growth threshold (at least four sampling periods).
-    pub min_growth: i64,
-    /// `--limit`, if given.
-    pub limit: Option<i64>,
-    /// Merged profiles fetched.
-    pub profiles_fetched: usize,
-    /// Things worth knowing about the data (gaps, empty windows).
-    pub notes: Vec<String>,
+impl Plan {
+    /// The labels of series `i`.
+    pub fn labels(&self, i: usize) -> &[(String, String)] {
+        &self.judged[i].row.labels
+    }
 }
 
 /// The sample type name and unit of a profile type ID
@@ -276,8 +149,9 @@ pub fn restarts(present: &[usize], totals: &[Option<f64>], cumulative: Option<&[
 }
 
 /// A series being judged.
+#[derive(Debug)]
 struct Judged {
-    row: pyro::SeriesRow,
+    row: SeriesTotals,
     present: Vec<usize>,
     restarts: Vec<usize>,
     /// Present windows since the last restart.
@@ -291,13 +165,13 @@ struct Judged {
     fetch: bool,
 }
 
-fn judge_totals(row: pyro::SeriesRow, cumulative: Option<&[Option<f64>]>, o: &Options) -> Judged {
+fn judge_totals(row: SeriesTotals, o: &Options) -> Judged {
     let present: Vec<usize> = (0..row.values.len()).filter(|&i| row.values[i].is_some()).collect();
-    let restarts = restarts(&present, &row.values, cumulative);
+    let restarts = restarts(&present, &row.values, row.cumulative.as_deref());
     let from = restarts.last().copied().unwrap_or(0);
     let segment: Vec<usize> = present.iter().copied().filter(|&i| i >= from).collect();
     let y: Vec<f64> = segment.iter().map(|&i| row.values[i].unwrap_or(0.0).round()).collect();
-    let t: Vec<f64> = segment.iter().map(|&i| (i as f64 - segment[0] as f64) * o.windows.step as f64 / 3.6e6).collect();
+    let t: Vec<f64> = segment.iter().map(|&i| (i as f64 - segment[0] as f64) * o.step_ms as f64 / 3.6e6).collect();
     let noise = (2 * assumed_period(&sample_type_of(&o.profile_type).1)) as f64;
     let shape = stats::classify(&y, noise);
     let mk = stats::mann_kendall(&y);
@@ -309,86 +183,69 @@ fn judge_totals(row: pyro::SeriesRow, cumulative: Option<&[Option<f64>]>, o: &Op
     Judged { row, present, restarts, segment, shape, slope, mk_p: mk.p, growth, first, last, fetch }
 }
 
-/// Fetches, reduces and judges. The only I/O is through `client`.
-pub fn run(client: &Client, rules: &RuleSet, o: &Options, progress: &dyn Progress) -> Result<FleetReport, pyro::Error> {
-    selector::check(&o.query).map_err(pyro::Error::NoSeries)?;
-    let rows = client.series_table(&o.profile_type, &o.query, &o.by, &o.windows)?;
-    if rows.is_empty() {
-        return Err(client.explain_no_series(&o.profile_type, &o.query, &o.windows));
-    }
-    // The cumulative companion (alloc_space), for restarts.
-    let cumulative: FxHashMap<Vec<(String, String)>, Vec<Option<f64>>> = match pyro::cumulative_type_of(&o.profile_type)
-    {
-        Some(ct) => {
-            client.series_table(ct, &o.query, &o.by, &o.windows)?.into_iter().map(|r| (r.labels, r.values)).collect()
-        }
-        None => FxHashMap::default(),
-    };
-    let mut judged: Vec<Judged> = rows
-        .into_iter()
-        .map(|row| {
-            let cum = cumulative.get(&row.labels).map(Vec::as_slice);
-            judge_totals(row, cum, o)
-        })
-        .collect();
-
-    // Profiles of the growing series, reduced as they arrive.
-    let mut tasks = Vec::new();
-    let mut owner = Vec::new();
+/// Judges every series on its totals (restarts, shape, slope) and lists
+/// the windows whose profiles to fetch: those since the last restart of
+/// the series that grow, or of every series with [`Options::all`].
+pub fn plan(rows: Vec<SeriesTotals>, o: &Options) -> Plan {
+    let judged: Vec<Judged> = rows.into_iter().map(|row| judge_totals(row, o)).collect();
+    let mut fetch = Vec::new();
     for (si, j) in judged.iter().enumerate() {
         if !j.fetch {
             continue;
         }
-        let sel = selector::with_labels(&o.query, &j.row.labels);
         let ends = (j.segment.first().copied(), j.segment.last().copied());
         for &w in &j.segment {
-            let tag = owner.len();
-            tasks.push(Task {
-                selector: sel.clone(),
-                window: o.windows.get(w),
-                divide_by: j.row.counts[w].max(1),
-                tag,
+            fetch.push(Fetch {
+                series: si,
+                window: w,
+                divide_by: j.row.counts.get(w).copied().unwrap_or(1).max(1),
+                keep_sites: ends.0 == Some(w) || ends.1 == Some(w),
             });
-            // Sites are compared between the first and last window only:
-            // the windows between keep just their category totals.
-            owner.push((si, w, ends.0 == Some(w) || ends.1 == Some(w)));
         }
     }
-    progress.start(tasks.len());
-    let cache = FrameCache::default();
-    let reduced = client.fetch_each(
-        &o.profile_type,
-        &tasks,
-        |task, p| {
-            let name = PathBuf::from(format!("{}@{}", task.selector, task.window.end));
-            let mut r = reduce::reduce_profile(name, &p, rules, &cache, owner[task.tag].2);
-            r.sites = reduce::Sites::default(); // by attributing frame: not used here
-            r
-        },
-        &|| progress.tick(),
-    )?;
+    Plan { judged, fetch }
+}
+
+/// Reduces one fetched window's profile (scaled and dated by the caller):
+/// categories and signatures always, sites by allocating function only
+/// with `keep_sites`; the sites by attributing frame are not kept.
+pub fn reduce_window(name: &str, p: &Profile, rules: &RuleSet, cache: &FrameCache, keep_sites: bool) -> Reduced {
+    let mut r = reduce::reduce_profile(name.into(), p, rules, cache, keep_sites);
+    r.sites = reduce::Sites::default();
+    r
+}
+
+/// Builds the report from the plan and the reduced windows, one per
+/// [`Plan::fetch`] entry (`None`: the window turned out empty).
+pub fn judge(
+    plan: Plan,
+    reduced: Vec<Option<Reduced>>,
+    rules: &RuleSet,
+    cache: &FrameCache,
+    o: &Options,
+) -> FleetReport {
+    let Plan { mut judged, fetch } = plan;
     let mut per_series: Vec<Vec<(usize, Reduced)>> = (0..judged.len()).map(|_| Vec::new()).collect();
     let mut notes = Vec::new();
     let mut fetched = 0;
-    for ((si, w, _), r) in owner.into_iter().zip(reduced) {
+    for (f, r) in fetch.into_iter().zip(reduced) {
         match r {
             Some(r) => {
                 fetched += 1;
-                per_series[si].push((w, r));
+                per_series[f.series].push((f.window, r));
             }
             None => notes.push(format!(
                 "{}: the window ending {} had a total but no merged profile; it is left out (a gap, not a zero)",
-                label_text(&judged[si].row.labels),
-                units::utc(o.windows.get(w).end * 1_000_000)
+                label_text(&judged[f.series].row.labels),
+                units::utc(o.window_ends_ms.get(f.window).copied().unwrap_or(0).saturating_mul(1_000_000))
             )),
         }
     }
-
     let (sample_type, unit) = sample_type_of(&o.profile_type);
     let mut min_growth_used = o.min_growth.max(4 * assumed_period(&unit));
     let mut series: Vec<SeriesReport> = Vec::with_capacity(judged.len());
     for (j, red) in judged.drain(..).zip(per_series) {
-        let s = judge_series(j, &red, rules, &cache, o, &unit);
+        let s = judge_series(j, &red, rules, cache, o, &unit);
         min_growth_used = min_growth_used.max(s.1);
         series.push(s.0);
     }
@@ -448,11 +305,12 @@ pub fn run(client: &Client, rules: &RuleSet, o: &Options, progress: &dyn Progres
             }
         }
     }
-    let (from_ms, to_ms) = o.windows.span();
-    Ok(FleetReport {
+    let to_ms = o.window_ends_ms.last().copied().unwrap_or(0);
+    let from_ms = o.window_ends_ms.first().copied().unwrap_or(0) - o.step_ms;
+    FleetReport {
         schema: SCHEMA,
         source: Source {
-            url: client.url().to_string(),
+            url: o.url.clone(),
             query: o.query.clone(),
             profile_type: o.profile_type.clone(),
             sample_type,
@@ -460,8 +318,8 @@ pub fn run(client: &Client, rules: &RuleSet, o: &Options, progress: &dyn Progres
             by: o.by.clone(),
             from_ms,
             to_ms,
-            step_seconds: o.windows.step / 1000,
-            window_ends_ms: o.windows.iter().map(|w| w.end).collect(),
+            step_seconds: o.step_ms / 1000,
+            window_ends_ms: o.window_ends_ms.clone(),
         },
         verdict,
         clean: Clean { count: n - leaking.len(), shapes },
@@ -470,16 +328,11 @@ pub fn run(client: &Client, rules: &RuleSet, o: &Options, progress: &dyn Progres
         limit: o.limit,
         profiles_fetched: fetched,
         notes,
-    })
+    }
 }
 
 /// `k=v k=v`, for messages.
 pub fn label_text(labels: &[(String, String)]) -> String {
-    labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
-}
-
-/// `k=v k=v` of a report's labels, in `--by` order when given.
-pub fn label_text_map(labels: &BTreeMap<String, String>) -> String {
     labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
 }
 

@@ -223,6 +223,11 @@ impl Windows {
     }
 }
 
+/// Milliseconds since the epoch as RFC 3339 UTC: `2026-12-07T00:10:00Z`.
+pub fn rfc3339(ms: i64) -> String {
+    crate::units::utc(ms.saturating_mul(1_000_000)).replace(' ', "T").replace("TUTC", "Z")
+}
+
 /// A duration in ms as `15m`, `1h30m`, `2d`, `90s`.
 pub fn fmt_ms(ms: i64) -> String {
     if ms <= 0 {
@@ -257,6 +262,8 @@ mod tests {
         assert!(parse_duration("99999999999999999999d").is_err());
         assert_eq!(fmt_ms(5_400_000), "1h30m");
         assert_eq!(fmt_ms(86_400_000 + 1000), "1d1s");
+        assert_eq!(rfc3339(1_796_603_499_000), "2026-12-07T00:31:39Z");
+        assert_eq!(parse_time(&rfc3339(1_796_603_499_000), 0).unwrap(), 1_796_603_499_000);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Renderers of the fleet report ([`crate::fleet::FleetReport`]): text
+//! Renderers of the fleet report ([`super::FleetReport`]): text
 //! for a terminal, Markdown for a ticket, one self-contained HTML page
 //! (one small inline-SVG chart per leaking series, no network), and JSON
 //! (schema `leakscope.fleet/v1`).
@@ -6,11 +6,10 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::markup::esc;
-use super::style::{signed, Style};
-use super::trend::sparkline;
-use crate::fleet::{label_text_map, FleetReport, SeriesReport};
-use crate::trend::shape_name;
+use super::{label_text_map, FleetReport, SeriesReport};
+use crate::report::markup::esc;
+use crate::report::style::{signed, Style};
+use crate::report::trend::{shape_name, sparkline};
 use crate::units;
 
 fn spark(s: &SeriesReport) -> String {
@@ -31,12 +30,27 @@ fn hours(h: f64) -> String {
     }
 }
 
+/// Seconds as `15m`, `1h30m`, `2d`.
+fn fmt_secs(mut s: i64) -> String {
+    if s <= 0 {
+        return "0s".into();
+    }
+    let mut out = String::new();
+    for (unit, n) in [("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)] {
+        if s >= n {
+            out.push_str(&format!("{}{unit}", s / n));
+            s %= n;
+        }
+    }
+    out
+}
+
 fn range_line(r: &FleetReport) -> String {
     let s = &r.source;
     format!(
         "{} windows of {} from {} to {}",
         s.window_ends_ms.len(),
-        crate::source::pyroscope::time::fmt_ms(s.step_seconds * 1000),
+        fmt_secs(s.step_seconds),
         when_ms(s.from_ms),
         when_ms(s.to_ms)
     )
@@ -376,8 +390,8 @@ pub fn html(r: &FleetReport, out: &mut dyn Write) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fleet::{Clean, FleetVerdict, SeriesVerdict, SiteGrowth, Source};
-    use crate::trend::Shape;
+    use crate::report::fleet::{Clean, FleetVerdict, SeriesVerdict, SiteGrowth, Source};
+    use crate::report::trend::Shape;
 
     fn series(pod: &str, leak: bool, values: Vec<Option<i64>>, restarts: Vec<usize>) -> SeriesReport {
         SeriesReport {
@@ -408,11 +422,11 @@ mod tests {
 
     fn report(series: Vec<SeriesReport>) -> FleetReport {
         FleetReport {
-            schema: crate::fleet::SCHEMA,
+            schema: crate::report::fleet::SCHEMA,
             source: Source {
                 url: "http://p:4040".into(),
                 query: "{a=\"<x>\"}".into(),
-                profile_type: crate::source::pyroscope::DEFAULT_PROFILE_TYPE.into(),
+                profile_type: "memory:inuse_space:bytes:space:bytes".into(),
                 sample_type: "inuse_space".into(),
                 unit: "bytes".into(),
                 by: vec!["pod".into()],
