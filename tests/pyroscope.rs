@@ -10,8 +10,10 @@
 //! snapshots read as files. The server is killed (-9) and its data
 //! directory removed when the test ends, failing or not.
 //!
-//! Under `CI=true` a missing `../shared/pyroscope` is a failure; elsewhere
-//! the tests print `SKIPPED:` and pass.
+//! The server is found through `common::pyroscope_run_sh()`: under
+//! `CI=true` a missing one is a failure; elsewhere (or hidden by
+//! `LEAKSCOPE_HIDE_CORPUS`, as on a fresh clone) the tests print `SKIPPED:`
+//! and pass.
 
 mod common;
 
@@ -21,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::{in_ci, leakscope, leakscope_json, root, visible};
+use common::{leakscope, leakscope_json, pyroscope_run_sh, root};
 use serde_json::Value;
 
 /// A running server; killed and cleaned up on drop.
@@ -64,12 +66,7 @@ fn free_port(slot: u16) -> u16 {
 /// Starts a server, or returns `None` (after a visible SKIPPED line)
 /// outside CI when `../shared/pyroscope` is absent.
 fn start(slot: u16) -> Option<Server> {
-    let run = root().join("../shared/pyroscope/run.sh");
-    if !run.is_file() {
-        assert!(!in_ci(), "CI=true but {} is missing: the Pyroscope tests cannot run", run.display());
-        visible("SKIPPED: ../shared/pyroscope/run.sh not found; the Pyroscope tests need the real server");
-        return None;
-    }
+    let run = pyroscope_run_sh()?;
     let port = free_port(slot);
     let out = Command::new("bash").arg(&run).arg(port.to_string()).output().expect("run run.sh");
     assert!(

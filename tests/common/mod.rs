@@ -67,6 +67,22 @@ pub fn corpus() -> Option<PathBuf> {
     None
 }
 
+/// `../shared/pyroscope/run.sh`, which starts the real Pyroscope server the
+/// Pyroscope tests use, or `None` (after a visible `SKIPPED:` line) when it
+/// is absent or hidden by [`HIDE_CORPUS`] (as on a fresh clone). Under CI a
+/// missing or hidden one is a failure.
+pub fn pyroscope_run_sh() -> Option<PathBuf> {
+    let f = root().join("../shared/pyroscope/run.sh");
+    let hidden = corpus_hidden();
+    if !hidden && f.is_file() {
+        return Some(f);
+    }
+    let why = if hidden { format!("hidden by {HIDE_CORPUS}") } else { "not found".to_string() };
+    assert!(!in_ci(), "CI=true but ../shared/pyroscope/run.sh is {why}: the Pyroscope tests cannot run");
+    visible(&format!("SKIPPED: ../shared/pyroscope/run.sh {why}; the Pyroscope tests need the real server"));
+    None
+}
+
 /// One row of the corpus manifest.
 #[derive(Debug, Clone)]
 pub struct CorpusFile {
