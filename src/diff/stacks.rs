@@ -121,31 +121,43 @@ pub fn collect(p: &Profile, agg: &Aggregate, map: &[u32], node_values: bool) -> 
     // `leakscope diff` keeps two sample types (bytes and objects): with the
     // count known at compile time, the per-frame additions are two adds
     // instead of a loop.
-    match p.sample_types.len() {
-        1 => collect_n::<1>(p, agg, map, node_values),
-        2 => collect_n::<2>(p, agg, map, node_values),
-        _ => collect_n::<0>(p, agg, map, node_values),
+    // Sums saturate rather than wrap, but only a profile whose values of
+    // some type add up past i64 (its saturated total) can reach the limit:
+    // every other one takes the plain adds, which vectorize.
+    let sat = p.totals().contains(&i64::MAX);
+    match (p.sample_types.len(), sat) {
+        (1, false) => collect_n::<1, false>(p, agg, map, node_values),
+        (2, false) => collect_n::<2, false>(p, agg, map, node_values),
+        (_, false) => collect_n::<0, false>(p, agg, map, node_values),
+        (_, true) => collect_n::<0, true>(p, agg, map, node_values),
     }
 }
 
-/// `acc += v & mask`, element-wise and saturating, with `mask` all ones
-/// (`-1`: add) or zero (add nothing); `N` is their length, or 0 when only
-/// known at run time.
+/// `acc += v & mask`, element-wise, with `mask` all ones (`-1`: add) or
+/// zero (add nothing); `N` is their length, or 0 when only known at run
+/// time. Saturating with `SAT`; otherwise wrapping, which is the same
+/// when no sum can pass i64.
 #[inline(always)]
-fn add_masked<const N: usize>(acc: &mut [i64], v: &[i64], mask: i64) {
+fn add_masked<const N: usize, const SAT: bool>(acc: &mut [i64], v: &[i64], mask: i64) {
+    let add = |a: i64, b: i64| if SAT { a.saturating_add(b) } else { a.wrapping_add(b) };
     if N > 0 {
         for i in 0..N {
-            acc[i] = acc[i].saturating_add(v[i] & mask);
+            acc[i] = add(acc[i], v[i] & mask);
         }
     } else {
         for (a, x) in acc.iter_mut().zip(v) {
-            *a = a.saturating_add(*x & mask);
+            *a = add(*a, *x & mask);
         }
     }
 }
 
 /// [`collect`] for `N` sample types (0: any number).
-fn collect_n<const N: usize>(p: &Profile, agg: &Aggregate, map: &[u32], node_values: bool) -> Collected {
+fn collect_n<const N: usize, const SAT: bool>(
+    p: &Profile,
+    agg: &Aggregate,
+    map: &[u32],
+    node_values: bool,
+) -> Collected {
     let nt = if N > 0 { N } else { p.sample_types.len() };
     let nn = agg.nodes.len();
     // (node, frame) of every line of every location, innermost first, so
@@ -200,11 +212,11 @@ fn collect_n<const N: usize>(p: &Profile, agg: &Aggregate, map: &[u32], node_val
                 let n = n as usize;
                 let mask = -i64::from(seen[n] != stamp);
                 seen[n] = stamp;
-                add_masked::<N>(&mut cum[n * nt..(n + 1) * nt], sv, mask);
+                add_masked::<N, SAT>(&mut cum[n * nt..(n + 1) * nt], sv, mask);
             }
             if let Some(&leaf) = stack.first() {
                 let n = pairs[offs[leaf as usize] as usize].0 as usize;
-                add_masked::<N>(&mut flat[n * nt..(n + 1) * nt], sv, -1);
+                add_masked::<N, SAT>(&mut flat[n * nt..(n + 1) * nt], sv, -1);
             }
         } else {
             for &loc in stack {
