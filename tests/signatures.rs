@@ -130,7 +130,7 @@ fn version_evidence_rules_a_signature_out() {
     assert!(sig["ruled_out_by"].as_str().unwrap().contains("applyConfigurations"), "{sig}");
     assert!(upgrade_advice(&doc).is_empty(), "{:?}", doc["next_steps"]);
     assert!(!doc["verdict"]["headline"].as_str().unwrap().contains("2.5.7"));
-    assert_eq!(doc["schema_minor"], 2);
+    assert!(doc["schema_minor"].as_u64().unwrap() >= 2, "signatures[].ruled_out_by came with minor 2");
 }
 
 #[test]

@@ -105,7 +105,7 @@ pub fn trend_from_pyroscope(
         windows,
         |w, prof| {
             let name = format!("{query} @ {}", rfc3339(w.end));
-            reduce::reduce_profile(name.into(), &prof, rules, &cache, false)
+            reduce::reduce_profile(name.into(), &prof, rules, &cache, true)
         },
         progress,
     )

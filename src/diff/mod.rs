@@ -74,6 +74,11 @@ pub struct Diff {
     pub frames: Vec<String>,
     /// Attribution class of each frame.
     pub frame_info: Vec<FrameInfo>,
+    /// At files granularity only (else empty): each frame's source file.
+    pub frame_files: Vec<String>,
+    /// At files granularity only (else empty): for each frame, the first
+    /// frame of the same file, so that sites group by file.
+    pub frame_file_ids: Vec<u32>,
     /// Distinct stacks of both profiles, leaf first, as frame ids.
     pub stacks: StackTable,
     /// `base[stack * ntypes + t]`.
@@ -262,6 +267,8 @@ pub fn diff_types(
     // Global frame symbols: function-granularity printable names.
     let mut frame_ids: FxHashMap<&str, u32> = FxHashMap::default();
     let mut frames: Vec<String> = Vec::new();
+    let by_file = opts.granularity == Granularity::Files;
+    let mut frame_files: Vec<String> = Vec::new();
     let mut maps: [Vec<u32>; 2] = [Vec::new(), Vec::new()];
     for (m, agg) in maps.iter_mut().zip([&sb.funcs, &sn.funcs]) {
         *m = agg
@@ -270,12 +277,25 @@ pub fn diff_types(
             .map(|n| {
                 *frame_ids.entry(n.name.as_str()).or_insert_with(|| {
                     frames.push(n.name.clone());
+                    if by_file {
+                        frame_files.push(n.file.clone());
+                    }
                     (frames.len() - 1) as u32
                 })
             })
             .collect();
     }
     drop(frame_ids);
+    let frame_file_ids: Vec<u32> = if by_file {
+        let mut first: FxHashMap<&str, u32> = FxHashMap::default();
+        frame_files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| if f.is_empty() { i as u32 } else { *first.entry(f.as_str()).or_insert(i as u32) })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let [mb, mn] = maps;
 
     // Distinct stacks per side in parallel, then merged. At function
@@ -356,6 +376,8 @@ pub fn diff_types(
         period,
         frames,
         frame_info,
+        frame_files,
+        frame_file_ids,
         stacks: table,
         base: base_vals,
         new: new_vals,

@@ -91,6 +91,23 @@ fn objects_type(d: &Diff, t: usize) -> Option<usize> {
     d.type_index(&obj)
 }
 
+/// Position in stack `s` (leaf first) of its allocating function: the first
+/// frame that is not plumbing, or the leaf when all are; `None` for a
+/// stack of no frames.
+pub fn allocating_position(d: &Diff, s: usize) -> Option<usize> {
+    let frames = d.stacks.get(s);
+    if frames.is_empty() {
+        return None;
+    }
+    Some(frames.iter().position(|&f| d.frame_info[f as usize].class != FrameClass::Plumbing).unwrap_or(0))
+}
+
+/// The allocating function of stack `s` (see [`allocating_position`]), as
+/// a frame id.
+pub fn allocating_frame(d: &Diff, s: usize) -> Option<u32> {
+    allocating_position(d, s).map(|i| d.stacks.get(s)[i])
+}
+
 /// Builds the report for sample type `o.sample_type`.
 pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
     let t = o.sample_type;
@@ -120,7 +137,12 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
     }
     cats.sort_by(|a, b| b.delta.cmp(&a.delta).then_with(|| a.name.cmp(&b.name)));
 
-    // Sites: (category row, deciding frame, signature).
+    // Sites: (category row, allocating function). The allocating function
+    // is the first frame from the leaf that is not plumbing: the function
+    // the user reads in `go tool pprof -top` (with the allocator and
+    // library helpers hidden), whether or not a rule knows it. The
+    // deciding frame and its rule explain the category; a site keeps those
+    // of the stack that changed most in its direction.
     #[derive(Default)]
     struct Acc {
         base: i64,
@@ -129,24 +151,31 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
         best: Option<(i64, usize)>,
         worst: Option<(i64, usize)>,
     }
+    let by_file = o.granularity == Granularity::Files;
+    // Sites group by name: at files granularity, functions of one file are
+    // one site.
+    let site_name = |f: u32| -> u32 {
+        if by_file {
+            d.frame_file_ids.get(f as usize).copied().unwrap_or(f)
+        } else {
+            f
+        }
+    };
     // The retention graph is built on another thread while the sites are
     // summed: the two are independent passes over the stacks.
     let (g, (sites, sig_acc)) = rayon::join(
         || RetentionGraph::build(d, t, |_| true),
         || {
-            let mut sites: FxHashMap<(usize, u32, Option<u16>, Option<u32>), Acc> = FxHashMap::default();
+            let mut sites: FxHashMap<(usize, u32), Acc> = FxHashMap::default();
             let mut sig_acc: Vec<(i64, i64, bool)> = vec![(0, 0, false); rules.file.signatures.len()];
             for (s, a) in d.attributions.iter().enumerate() {
                 let (b, n) = (d.base[s * nt + t], d.new[s * nt + t]);
                 if b == 0 && n == 0 {
                     continue;
                 }
-                let frames = d.stacks.get(s);
-                let frame = frames.get(a.frame).copied().unwrap_or(u32::MAX);
                 let c = a.category.map_or(ncat, usize::from);
-                let e = sites
-                    .entry((c, frame, a.signature, if a.signature.is_some() { None } else { a.rule }))
-                    .or_default();
+                let function = allocating_frame(d, s).map_or(u32::MAX, site_name);
+                let e = sites.entry((c, function)).or_default();
                 e.base = e.base.saturating_add(b);
                 e.new = e.new.saturating_add(n);
                 if let Some(ot) = objs {
@@ -166,23 +195,26 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
                     acc.2 = true;
                 }
             }
-            // In key order, as the rows were when this was a BTreeMap: the
-            // sorts below are stable, so ties keep this order.
+            // In key order: the sorts below are stable, so ties keep it.
             let mut sites: Vec<_> = sites.into_iter().collect();
             sites.sort_unstable_by_key(|e| e.0);
             (sites, sig_acc)
         },
     );
-    let trimmed = |s: usize, decide: usize| -> (Vec<String>, usize) {
+    // A stack leaf first with plumbing removed (the deciding frame and the
+    // allocating function are kept even when plumbing), cut three frames
+    // above the deeper of the two.
+    let trimmed = |s: usize, keep: usize, alloc: usize| -> (Vec<String>, usize) {
         let frames = d.stacks.get(s);
         let mut out = Vec::new();
         let mut after = 0;
         let mut elided = 0;
+        let deepest = keep.max(alloc);
         for (i, &f) in frames.iter().enumerate() {
-            if d.frame_info[f as usize].class == FrameClass::Plumbing && i != decide {
+            if d.frame_info[f as usize].class == FrameClass::Plumbing && i != keep && i != alloc {
                 continue;
             }
-            if i > decide {
+            if i > deepest {
                 if after >= 3 {
                     elided += 1;
                     continue;
@@ -193,22 +225,40 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
         }
         (out, elided)
     };
+    let name_of = |f: u32, files: bool| -> String {
+        if f == u32::MAX {
+            "<no frames>".to_string()
+        } else if let Some(file) = d.frame_files.get(f as usize).filter(|x| files && !x.is_empty()) {
+            file.clone()
+        } else {
+            d.frames[f as usize].clone()
+        }
+    };
     let mut site_rows: Vec<(Site, Option<usize>, Option<usize>)> = sites
         .into_iter()
-        .map(|((c, frame, sig, rule), acc)| {
-            let why = match (sig, rule) {
-                (Some(si), _) => format!("signature {}", rules.file.signatures[si as usize].id),
-                (None, Some(r)) => format!("rule {}", rules.pattern(r)),
-                (None, None) => "no rule matched".to_string(),
-            };
-            let fname = if frame == u32::MAX { "<no frames>".to_string() } else { d.frames[frame as usize].clone() };
+        .map(|((c, function), acc)| {
+            let delta = acc.new.saturating_sub(acc.base);
+            // The explanation: the deciding frame and rule of the stack
+            // that changed most in the site's direction.
+            let explain = if delta >= 0 { acc.best } else { acc.worst }.map(|x| x.1);
+            let (frame, why) = explain.map_or(("<no frames>".to_string(), "no rule matched".to_string()), |s| {
+                let a = &d.attributions[s];
+                let frame = d.stacks.get(s).get(a.frame).map_or(u32::MAX, |&f| f);
+                let why = match (a.signature, a.rule) {
+                    (Some(si), _) => format!("signature {}", rules.file.signatures[si as usize].id),
+                    (None, Some(r)) => format!("rule {}", rules.pattern(r)),
+                    (None, None) => "no rule matched".to_string(),
+                };
+                (name_of(frame, false), why)
+            });
             let site = Site {
                 category: cat_name(c),
-                frame: fname,
+                function: name_of(function, by_file),
+                frame,
                 rule: why,
                 base: acc.base,
                 new: acc.new,
-                delta: acc.new.saturating_sub(acc.base),
+                delta,
                 objects_delta: objs.map(|_| acc.obj),
                 stack: Vec::new(),
                 stack_elided: 0,
@@ -218,14 +268,15 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
         .collect();
     let limit = |n: usize| if o.nodecount == 0 { n } else { o.nodecount.min(n) };
     let mut grow: Vec<_> = site_rows.iter().filter(|r| r.0.delta > 0).cloned().collect();
-    grow.sort_by(|a, b| b.0.delta.cmp(&a.0.delta).then_with(|| a.0.frame.cmp(&b.0.frame)));
+    grow.sort_by(|a, b| b.0.delta.cmp(&a.0.delta).then_with(|| a.0.function.cmp(&b.0.function)));
     grow.truncate(limit(grow.len()));
     site_rows.retain(|r| r.0.delta < 0);
-    site_rows.sort_by(|a, b| a.0.delta.cmp(&b.0.delta).then_with(|| a.0.frame.cmp(&b.0.frame)));
+    site_rows.sort_by(|a, b| a.0.delta.cmp(&b.0.delta).then_with(|| a.0.function.cmp(&b.0.function)));
     site_rows.truncate(limit(site_rows.len()));
     let with_stack = |(mut site, best, worst): (Site, Option<usize>, Option<usize>), growing: bool| {
         if let Some(s) = if growing { best } else { worst } {
-            (site.stack, site.stack_elided) = trimmed(s, d.attributions[s].frame);
+            let alloc = allocating_position(d, s).unwrap_or(0);
+            (site.stack, site.stack_elided) = trimmed(s, d.attributions[s].frame, alloc);
         }
         site
     };
@@ -416,7 +467,7 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
             "most of the growth ({}) is {} object(s) allocated at {}: one large allocation (an arena, buffer or preallocated cache) looks like warm-up, not accumulation",
             fmt(s.delta),
             s.objects_delta.unwrap_or(0),
-            s.frame
+            s.function
         ));
     }
     // Across a restart the diff judges nothing: confidence in it is low.

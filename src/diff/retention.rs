@@ -438,6 +438,8 @@ mod tests {
             period: 0,
             frames: (0..nframes).map(|f| format!("f{f}")).collect(),
             frame_info: Vec::new(),
+            frame_files: Vec::new(),
+            frame_file_ids: Vec::new(),
             stacks,
             base,
             new,

@@ -207,12 +207,10 @@ pub fn plan(rows: Vec<SeriesTotals>, o: &Options) -> Plan {
 }
 
 /// Reduces one fetched window's profile (scaled and dated by the caller):
-/// categories and signatures always, sites by allocating function only
-/// with `keep_sites`; the sites by attributing frame are not kept.
+/// categories and signatures always, sites (by allocating function) only
+/// with `keep_sites`.
 pub fn reduce_window(name: &str, p: &Profile, rules: &RuleSet, cache: &FrameCache, keep_sites: bool) -> Reduced {
-    let mut r = reduce::reduce_profile(name.into(), p, rules, cache, keep_sites);
-    r.sites = reduce::Sites::default();
-    r
+    reduce::reduce_profile(name.into(), p, rules, cache, keep_sites)
 }
 
 /// Builds the report from the plan and the reduced windows, one per
@@ -402,7 +400,7 @@ fn judge_series(
             categories.push(CategoryGrowth { name: cat_name(c), delta, shape: cshape, suspect });
         }
         categories.sort_by(|a, b| b.delta.cmp(&a.delta).then_with(|| a.name.cmp(&b.name)));
-        let (a, b) = (first.alloc_sites.to_map(), last.alloc_sites.to_map());
+        let (a, b) = (first.sites.to_map(), last.sites.to_map());
         let mut grown: Vec<(i64, u64)> =
             b.iter().map(|(k, v)| (v.0 - a.get(k).map_or(0, |x| x.0), *k)).filter(|g| g.0 > 0).collect();
         grown.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));

@@ -15,8 +15,9 @@ pub const SCHEMA: &str = "leakscope.diff/v1";
 
 /// Minor version of [`SCHEMA`]: fields added without breaking readers of
 /// earlier minors. 1 added `restarted` and `warnings`; 2 added
-/// `signatures[].growing` and `signatures[].ruled_out_by`.
-pub const SCHEMA_MINOR: u32 = 2;
+/// `signatures[].growing` and `signatures[].ruled_out_by`; 3 added
+/// `sites[].function` (sites grouped by allocating function).
+pub const SCHEMA_MINOR: u32 = 3;
 
 /// Thresholds of the verdict (see README, "Verdict").
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -115,16 +116,23 @@ impl SignatureHit {
     }
 }
 
-/// A growing (or shrinking) site: memory grouped by category and the frame
-/// that decided it.
+/// A growing (or shrinking) site: memory grouped by category and the
+/// function that allocated it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Site {
     /// Category name.
     pub category: String,
-    /// The attributing frame (for unattributed sites, the first frame
-    /// above the allocator plumbing).
+    /// The allocating function: the first frame from the leaf that is not
+    /// allocator or library plumbing, whether or not a rule knows it (at
+    /// `files` granularity, its file). Sites are grouped by (category,
+    /// function).
+    pub function: String,
+    /// The frame that decided the category (for unattributed sites, the
+    /// first frame above the allocator plumbing), of the site's stack that
+    /// changed most in the site's direction.
     pub frame: String,
-    /// Why: `rule <regex>`, `signature <id>`, or `no rule matched`.
+    /// Why that frame decided: `rule <regex>`, `signature <id>`, or `no
+    /// rule matched`.
     pub rule: String,
     /// Value in BASE.
     pub base: i64,
@@ -140,6 +148,40 @@ pub struct Site {
     pub stack: Vec<String>,
     /// Frames left out of `stack` on the root side.
     pub stack_elided: usize,
+}
+
+impl Site {
+    /// Why the site is in its category, for the renderers: the rule, and
+    /// the deciding frame when it is not the allocating function.
+    pub fn why(&self) -> String {
+        if self.frame == self.function {
+            self.rule.clone()
+        } else {
+            format!("{} via {} ({})", self.category, self.frame, self.rule)
+        }
+    }
+
+    /// The stack with a mark on the frame where the site allocated and the
+    /// frame where its category was decided: the first frame of each name
+    /// (the allocating function is the first frame that is not plumbing,
+    /// and the deciding frame the first of its kind), so that a recursive
+    /// stack is marked once.
+    pub fn marked_stack(&self) -> impl Iterator<Item = (&str, Option<&'static str>)> + '_ {
+        let (mut alloc, mut decide) = (false, false);
+        self.stack.iter().map(move |f| {
+            let a = !alloc && *f == self.function;
+            let d = !decide && *f == self.frame;
+            alloc |= a;
+            decide |= d;
+            let m = match (a, d) {
+                (true, true) => Some("allocated and attributed here"),
+                (true, false) => Some("allocated here"),
+                (false, true) => Some("attributed here"),
+                (false, false) => None,
+            };
+            (f.as_str(), m)
+        })
+    }
 }
 
 /// A function row, as `top` but with deltas.

@@ -36,7 +36,8 @@ fn category_colour(c: u16) -> &'static str {
     PALETTE[c as usize % PALETTE.len()]
 }
 
-/// What a node's frame decides, for its colour and tooltip.
+/// The category of the growth through a node (as the report attributes
+/// it), for its colour, label and tooltip.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NodeKind {
     /// A rule's category: its index in the rule set (which picks the
@@ -101,9 +102,10 @@ pub fn write(g: &Graph, out: &mut dyn Write) -> io::Result<()> {
         let fontsize = 9.0 + 9.0 * (n.delta as f64 / max).sqrt();
         writeln!(
             out,
-            "  n{i} [label=\"{}\\n{} cum\", tooltip=\"{} ({})\", fillcolor=\"{fill}\", fontsize={fontsize:.1}];",
+            "  n{i} [label=\"{}\\n{} cum\\n{}\", tooltip=\"{} ({})\", fillcolor=\"{fill}\", fontsize={fontsize:.1}];",
             escape(&n.name),
             escape(&signed(n.delta, unit)),
+            escape(cat),
             escape(&n.name),
             escape(cat)
         )?;

@@ -42,6 +42,9 @@ pub enum RootKind {
 pub const SCHEMA: &str = "leakscope.heap/v1";
 /// JSON schema id of a two-dump diff.
 pub const DIFF_SCHEMA: &str = "leakscope.heapdiff/v1";
+/// Minor version of [`DIFF_SCHEMA`]: 1 added `schema_minor` and
+/// `sites[].function`.
+pub const DIFF_SCHEMA_MINOR: u32 = 1;
 
 /// Dump-wide numbers.
 #[derive(Debug, Clone, Serialize)]
@@ -257,6 +260,9 @@ pub struct DeltaRow {
     pub key: String,
     /// What it is.
     pub label: String,
+    /// For allocation sites: the allocating function, the innermost frame
+    /// that is not allocator plumbing (rows stay aligned by stack).
+    pub function: Option<String>,
     /// Category, where one applies.
     pub category: Option<String>,
     /// Retained bytes in the base dump.
@@ -284,6 +290,8 @@ pub struct DeltaRow {
 pub struct HeapDiffReport {
     /// [`DIFF_SCHEMA`].
     pub schema: &'static str,
+    /// [`DIFF_SCHEMA_MINOR`].
+    pub schema_minor: u32,
     /// The base dump.
     pub base: Summary,
     /// The new dump.

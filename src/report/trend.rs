@@ -9,6 +9,11 @@ pub use super::reconcile::Reconciliation;
 /// JSON schema name and version of [`TrendReport`].
 pub const SCHEMA: &str = "leakscope.trend/v1";
 
+/// Minor version of [`SCHEMA`]: fields added without breaking readers of
+/// earlier minors. 1 added `schema_minor` and `sites[].function` (sites
+/// grouped by allocating function, `frame` keeping its meaning).
+pub const SCHEMA_MINOR: u32 = 1;
+
 /// The shape of a series.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -133,7 +138,12 @@ pub struct CategorySeries {
 pub struct SiteSeries {
     /// Category.
     pub category: String,
-    /// Attributing frame.
+    /// The allocating function: the first frame from the leaf that is not
+    /// allocator or library plumbing, whether or not a rule knows it.
+    /// Sites are grouped by (category, function).
+    pub function: String,
+    /// The frame that decided the category (for the site's stacks that
+    /// hold the most in the latest snapshot).
     pub frame: String,
     /// Growth (last − first).
     pub delta: i64,
@@ -176,7 +186,9 @@ pub struct Projection {
 pub struct GoroutineGroup {
     /// Category.
     pub category: String,
-    /// The frame that identifies the group.
+    /// The function that identifies the group: the goroutines' first frame
+    /// from the leaf that is not waiting or library plumbing (the site's
+    /// function, as for heap sites).
     pub frame: String,
     /// Growth in goroutines.
     pub delta: i64,
@@ -204,6 +216,8 @@ pub struct GoroutineTrend {
 pub struct TrendReport {
     /// Always [`SCHEMA`].
     pub schema: &'static str,
+    /// Always [`SCHEMA_MINOR`].
+    pub schema_minor: u32,
     /// Judged sample type.
     pub sample_type: SampleType,
     /// All heap snapshots, in order.

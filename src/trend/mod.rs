@@ -21,7 +21,7 @@ pub use crate::report::diff::Verdict;
 pub use crate::report::reconcile::Reconciliation;
 pub use crate::report::trend::{
     shape_name, CategorySeries, GoroutineGroup, GoroutineTrend, PerWork, Projection, Series, SiteSeries, SnapshotRow,
-    TrendReport, SCHEMA,
+    TrendReport, SCHEMA, SCHEMA_MINOR,
 };
 use crate::units;
 pub use reduce::{parse_scrape, site_category, site_key, site_name, Kind, Reduced, Scrape, SiteKey, Sites};
@@ -278,20 +278,24 @@ fn run_inner(
     let shown: FxHashMap<SiteKey, usize> = growth_of.iter().enumerate().map(|(i, g)| (g.2, i)).collect();
     let mut site_vals = vec![vec![0i64; n]; shown.len()];
     let mut site_objs = vec![vec![0i64; n]; shown.len()];
+    // The deciding frame of the latest snapshot that has the site.
+    let mut site_frames = vec![u32::MAX; shown.len()];
     for (j, r) in seg.iter().enumerate() {
-        for (k, v, ob) in r.sites.iter() {
+        for (k, v, ob, f) in r.sites.iter_with_frames() {
             if let Some(&i) = shown.get(&k) {
                 site_vals[i][j] = v;
                 site_objs[i][j] = ob;
+                site_frames[i] = f;
             }
         }
     }
     let sites: Vec<SiteSeries> = growth_of
         .iter()
-        .zip(site_vals.into_iter().zip(site_objs))
-        .map(|((g, k, _), (vals, objs))| SiteSeries {
+        .zip(site_vals.into_iter().zip(site_objs).zip(site_frames))
+        .map(|((g, k, _), ((vals, objs), f))| SiteSeries {
             category: cat_name(k.0),
-            frame: k.1.clone(),
+            function: k.1.clone(),
+            frame: if f == u32::MAX { k.1.clone() } else { cache.name(f) },
             delta: *g,
             series: series(vals, th, noise),
             objects: seg[0].objects.is_some().then(|| series(objs, th, 0.0)),
@@ -566,6 +570,7 @@ fn run_inner(
         .collect();
     Ok(TrendReport {
         schema: SCHEMA,
+        schema_minor: SCHEMA_MINOR,
         sample_type,
         snapshots,
         ordered_by,

@@ -44,22 +44,23 @@ pub struct Reduced {
     pub categories: Vec<i64>,
     /// inuse_objects per category row, for heap profiles.
     pub category_objects: Vec<i64>,
-    /// Attributed sites: (category row, frame name) → (primary, objects),
-    /// packed (see [`Sites`]); names are ids in the run's [`FrameCache`].
+    /// Sites: (category row, allocating function) → (primary, objects,
+    /// deciding frame), packed (see [`Sites`]); names are ids in the run's
+    /// [`FrameCache`]. The allocating function is the first frame from the
+    /// leaf that is not plumbing (the leaf when all are); the deciding
+    /// frame is the one that decided the category, for the stacks of the
+    /// site that hold the most. Empty when [`reduce_profile`] was asked
+    /// not to keep sites.
     pub sites: Sites,
     /// The runtime's MemStats, from a legacy text heap profile's trailer.
     pub memstats: Option<crate::profile::MemStats>,
     /// Primary value per known-leak signature (indexed as the rules'
     /// signatures): the stacks each signature decided.
     pub signatures: Vec<i64>,
-    /// Sites by allocating function, the first non-plumbing frame from the
-    /// leaf (rather than the attributing frame), when asked for
-    /// ([`reduce_profile`]'s `alloc_sites`); empty otherwise.
-    pub alloc_sites: Sites,
 }
 
-/// A site: its category row and the id of its frame name in the run's
-/// [`FrameCache`], in one integer (category in the high half).
+/// A site: its category row and the id of its allocating function's name
+/// in the run's [`FrameCache`], in one integer (category in the high half).
 pub type SiteKey = u64;
 
 /// The key of the site (category row `category`, frame name `name`).
@@ -77,8 +78,9 @@ pub fn site_name(k: SiteKey) -> u32 {
     k as u32
 }
 
-/// One snapshot's sites with their (primary, objects) values, sorted by
-/// key and packed as varints (key deltas, zigzag values): a trend keeps
+/// One snapshot's sites with their (primary, objects) values and deciding
+/// frame, sorted by key and packed as varints (key deltas, zigzag values,
+/// frame-name id): a trend keeps
 /// one of these per snapshot, so it is kept small, a few bytes per site
 /// instead of a hash-map entry with an owned name.
 #[derive(Debug, Clone, Default)]
@@ -118,15 +120,17 @@ fn unzigzag(v: u64) -> i64 {
 }
 
 impl Sites {
-    /// Packs `entries`, which must be sorted by key with no key twice.
-    pub fn pack(entries: &[(SiteKey, i64, i64)]) -> Sites {
-        let mut bytes = Vec::with_capacity(entries.len() * 6);
+    /// Packs `entries` (key, primary, objects, deciding frame id), which
+    /// must be sorted by key with no key twice.
+    pub fn pack(entries: &[(SiteKey, i64, i64, u32)]) -> Sites {
+        let mut bytes = Vec::with_capacity(entries.len() * 8);
         let mut prev = 0u64;
-        for &(k, v, o) in entries {
+        for &(k, v, o, f) in entries {
             debug_assert!(k >= prev);
             put_varint(&mut bytes, k - prev);
             put_varint(&mut bytes, zigzag(v));
             put_varint(&mut bytes, zigzag(o));
+            put_varint(&mut bytes, u64::from(f));
             prev = k;
         }
         bytes.shrink_to_fit();
@@ -145,13 +149,20 @@ impl Sites {
 
     /// The sites in key order, as (key, primary, objects).
     pub fn iter(&self) -> impl Iterator<Item = (SiteKey, i64, i64)> + '_ {
+        self.iter_with_frames().map(|(k, v, o, _)| (k, v, o))
+    }
+
+    /// The sites in key order, as (key, primary, objects, deciding frame
+    /// id).
+    pub fn iter_with_frames(&self) -> impl Iterator<Item = (SiteKey, i64, i64, u32)> + '_ {
         let mut pos = 0;
         let mut key = 0u64;
         (0..self.len).map(move |_| {
             key += get_varint(&self.bytes, &mut pos);
             let v = unzigzag(get_varint(&self.bytes, &mut pos));
             let o = unzigzag(get_varint(&self.bytes, &mut pos));
-            (key, v, o)
+            let f = get_varint(&self.bytes, &mut pos) as u32;
+            (key, v, o, f)
         })
     }
 
@@ -229,13 +240,13 @@ impl FrameCache {
 
 /// Reduces one snapshot, read from `path`.
 pub fn reduce(path: &Path, p: &Profile, rules: &RuleSet, cache: &FrameCache) -> Reduced {
-    reduce_profile(path.to_path_buf(), p, rules, cache, false)
+    reduce_profile(path.to_path_buf(), p, rules, cache, true)
 }
 
 /// Reduces one decoded snapshot, named `path` (a file, or any name that
-/// says where it came from). With `alloc_sites`, also sums the sites by
-/// allocating function ([`Reduced::alloc_sites`]).
-pub fn reduce_profile(path: PathBuf, p: &Profile, rules: &RuleSet, cache: &FrameCache, alloc_sites: bool) -> Reduced {
+/// says where it came from). Without `keep_sites`, [`Reduced::sites`] is
+/// left empty (a fleet keeps them only for the windows it compares).
+pub fn reduce_profile(path: PathBuf, p: &Profile, rules: &RuleSet, cache: &FrameCache, keep_sites: bool) -> Reduced {
     let (kind, primary) = if let Some(i) = p.sample_type_index("inuse_space") {
         (Kind::Heap, i)
     } else if let Some(i) = p.sample_type_index("goroutine") {
@@ -249,17 +260,16 @@ pub fn reduce_profile(path: PathBuf, p: &Profile, rules: &RuleSet, cache: &Frame
     let mut categories = vec![0i64; ncat];
     let mut category_objects = vec![0i64; ncat];
     let mut sites = Sites::default();
-    let mut by_alloc = Sites::default();
     let mut signatures = vec![0i64; rules.file.signatures.len()];
     let mut total = 0i64;
     let (mut objects, mut alloc) = (0i64, 0i64);
     if !p.sample_types.is_empty() {
         let agg = aggregate_types(p, Granularity::Functions, &[]);
         let (names, info) = cache.get_all(rules, agg.nodes.iter().map(|n| n.name.as_str()));
-        // Sites by (category row, name id): nodes that print the same name
-        // are one site, as before names became ids.
-        let mut local: FxHashMap<SiteKey, (i64, i64)> = FxHashMap::default();
-        let mut local_alloc: FxHashMap<SiteKey, (i64, i64)> = FxHashMap::default();
+        // Sites by (category row, allocating function's name id, deciding
+        // frame's name id): nodes that print the same name are one site.
+        // Collapsed to (category row, function) when packed.
+        let mut local: FxHashMap<(SiteKey, u32), (i64, i64)> = FxHashMap::default();
         let mut no_frames = None;
         // Each location's frames summarized once: a sample's stack is then
         // attributed from its locations' spans, one per location, rather
@@ -298,33 +308,45 @@ pub fn reduce_profile(path: PathBuf, p: &Profile, rules: &RuleSet, cache: &Frame
             let c = category.map_or(ncat - 1, usize::from);
             categories[c] = categories[c].saturating_add(v);
             category_objects[c] = category_objects[c].saturating_add(o);
-            let name = if node == NO_FRAME {
-                *no_frames.get_or_insert_with(|| cache.get(rules, "<no frames>").0)
-            } else {
-                names[node as usize]
-            };
-            let e = local.entry(site_key(c, name)).or_default();
-            e.0 = e.0.saturating_add(v);
-            e.1 = e.1.saturating_add(o);
-            if alloc_sites {
-                let at = if span.non_plumbing != NO_FRAME { span.non_plumbing } else { span.leaf };
-                let name = if at == NO_FRAME {
+            if !keep_sites {
+                continue;
+            }
+            let mut name_of = |n: u32| {
+                if n == NO_FRAME {
                     *no_frames.get_or_insert_with(|| cache.get(rules, "<no frames>").0)
                 } else {
-                    names[at as usize]
-                };
-                let e = local_alloc.entry(site_key(c, name)).or_default();
-                e.0 = e.0.saturating_add(v);
-                e.1 = e.1.saturating_add(o);
+                    names[n as usize]
+                }
+            };
+            let frame = name_of(node);
+            let at = if span.non_plumbing != NO_FRAME { span.non_plumbing } else { span.leaf };
+            let e = local.entry((site_key(c, name_of(at)), frame)).or_default();
+            e.0 = e.0.saturating_add(v);
+            e.1 = e.1.saturating_add(o);
+        }
+        // One row per (category, function): the values summed, and the
+        // deciding frame that holds the most (ties: the smaller name id).
+        let mut entries: Vec<(SiteKey, u32, i64, i64)> =
+            local.into_iter().map(|((k, f), (v, o))| (k, f, v, o)).collect();
+        entries.sort_unstable_by_key(|e| (e.0, e.1));
+        let mut packed: Vec<(SiteKey, i64, i64, u32)> = Vec::with_capacity(entries.len());
+        let mut best = 0i64;
+        for (k, f, v, o) in entries {
+            match packed.last_mut() {
+                Some(last) if last.0 == k => {
+                    last.1 = last.1.saturating_add(v);
+                    last.2 = last.2.saturating_add(o);
+                    if v > best {
+                        (last.3, best) = (f, v);
+                    }
+                }
+                _ => {
+                    packed.push((k, v, o, f));
+                    best = v;
+                }
             }
         }
-        let pack = |m: FxHashMap<SiteKey, (i64, i64)>| {
-            let mut entries: Vec<(SiteKey, i64, i64)> = m.into_iter().map(|(k, (v, o))| (k, v, o)).collect();
-            entries.sort_unstable_by_key(|e| e.0);
-            Sites::pack(&entries)
-        };
-        sites = pack(local);
-        by_alloc = pack(local_alloc);
+        sites = Sites::pack(&packed);
     }
     Reduced {
         path,
@@ -344,7 +366,6 @@ pub fn reduce_profile(path: PathBuf, p: &Profile, rules: &RuleSet, cache: &Frame
         sites,
         memstats: p.memstats.clone(),
         signatures,
-        alloc_sites: by_alloc,
     }
 }
 
@@ -414,15 +435,16 @@ mod tests {
     #[test]
     fn sites_pack_and_unpack() {
         let entries = vec![
-            (site_key(0, 0), 0, 0),
-            (site_key(0, 7), -5, 3),
-            (site_key(2, 1), i64::MAX, i64::MIN),
-            (site_key(2, u32::MAX), 1 << 40, -(1 << 40)),
-            (site_key(100, 3), 123_456_789, 42),
+            (site_key(0, 0), 0, 0, 0),
+            (site_key(0, 7), -5, 3, 9),
+            (site_key(2, 1), i64::MAX, i64::MIN, u32::MAX),
+            (site_key(2, u32::MAX), 1 << 40, -(1 << 40), 1),
+            (site_key(100, 3), 123_456_789, 42, 7),
         ];
         let s = Sites::pack(&entries);
         assert_eq!(s.len(), entries.len());
-        assert_eq!(s.iter().collect::<Vec<_>>(), entries);
+        assert_eq!(s.iter_with_frames().collect::<Vec<_>>(), entries);
+        assert_eq!(s.iter().map(|e| e.0).collect::<Vec<_>>(), entries.iter().map(|e| e.0).collect::<Vec<_>>());
         assert_eq!(s.to_map()[&site_key(2, 1)], (i64::MAX, i64::MIN));
         assert_eq!(site_category(site_key(100, 3)), 100);
         assert_eq!(site_name(site_key(100, 3)), 3);

@@ -5,6 +5,8 @@ use super::*;
 
 struct Agg {
     label: String,
+    /// For sites: the allocating function.
+    function: Option<String>,
     category: Option<String>,
     retained: u64,
     bytes: Option<u64>,
@@ -20,6 +22,7 @@ fn root_aggs(v: &View<'_, '_>) -> FxHashMap<String, Agg> {
         let ret = a.retained[a.graph.root_node(i) as usize];
         let e = m.entry(key.clone()).or_insert_with(|| Agg {
             label: key.clone(),
+            function: None,
             category: v.cat(a.root_attr[i].category),
             retained: 0,
             bytes: None,
@@ -48,6 +51,7 @@ fn site_aggs(v: &View<'_, '_>) -> FxHashMap<String, Agg> {
         let key = stack.join(" < ");
         let e = m.entry(key).or_insert_with(|| Agg {
             label: a.site_function(b as u32).to_string(),
+            function: Some(a.site_function(b as u32).to_string()),
             category: v.cat(a.bucket_attr[b].category),
             retained: 0,
             bytes: Some(0),
@@ -72,6 +76,7 @@ fn category_aggs(v: &View<'_, '_>) -> FxHashMap<String, Agg> {
                 c.name.clone(),
                 Agg {
                     label: c.name,
+                    function: None,
                     category: None,
                     retained: c.retained,
                     bytes: Some(c.shallow.bytes),
@@ -96,6 +101,7 @@ fn shape_aggs(v: &View<'_, '_>) -> FxHashMap<String, Agg> {
         let label = a.shapes[s].label();
         let e = m.entry(label.clone()).or_insert_with(|| Agg {
             label,
+            function: None,
             category: None,
             retained: 0,
             bytes: Some(0),
@@ -116,9 +122,9 @@ fn align(base: FxHashMap<String, Agg>, new: FxHashMap<String, Agg>, top: usize, 
     let mut rows: Vec<DeltaRow> = Vec::new();
     let mut base = base;
     let row = |key: String, b: Option<Agg>, n: Option<Agg>| {
-        let (label, category, kept_by) = match (&n, &b) {
-            (Some(n), _) => (n.label.clone(), n.category.clone(), n.kept_by.clone()),
-            (None, Some(b)) => (b.label.clone(), b.category.clone(), None),
+        let (label, function, category, kept_by) = match (&n, &b) {
+            (Some(n), _) => (n.label.clone(), n.function.clone(), n.category.clone(), n.kept_by.clone()),
+            (None, Some(b)) => (b.label.clone(), b.function.clone(), b.category.clone(), None),
             _ => unreachable!("a key comes from one side at least"),
         };
         let ret = |x: &Option<Agg>| x.as_ref().map_or(0, |a| a.retained);
@@ -129,6 +135,7 @@ fn align(base: FxHashMap<String, Agg>, new: FxHashMap<String, Agg>, top: usize, 
         DeltaRow {
             key,
             label,
+            function,
             category,
             base: ret(&b),
             new: ret(&n),
@@ -237,6 +244,7 @@ pub fn build_diff(
     HeapDiffReport {
         flame,
         schema: DIFF_SCHEMA,
+        schema_minor: DIFF_SCHEMA_MINOR,
         base: sb,
         new: sn,
         reachable_delta,

@@ -147,7 +147,7 @@ pub fn text(r: &DiffReport, st: Style, out: &mut dyn Write) -> io::Result<()> {
     if !r.shrank.is_empty() {
         writeln!(out, "\n{}", st.bold("Shrank"))?;
         for s in &r.shrank {
-            writeln!(out, "  {}  {:<14} {}", st.delta(s.delta, u), s.category, s.frame)?;
+            writeln!(out, "  {}  {:<14} {}", st.delta(s.delta, u), s.category, s.function)?;
         }
     }
 
@@ -174,11 +174,10 @@ fn gran(r: &DiffReport) -> String {
 
 fn site(out: &mut dyn Write, st: Style, u: &str, i: usize, s: &crate::report::diff::Site) -> io::Result<()> {
     let objs = s.objects_delta.map_or(String::new(), |o| format!("  ({} objects)", signed(o, "count")));
-    writeln!(out, "  {i}. {}  {}  {}{objs}", st.delta(s.delta, u), st.bold(&s.category), s.frame)?;
-    writeln!(out, "     {}", st.dim(&format!("why: {}", s.rule)))?;
-    for f in &s.stack {
-        let mark = if *f == s.frame { "  <- attributed here" } else { "" };
-        writeln!(out, "       {f}{}", st.dim(mark))?;
+    writeln!(out, "  {i}. {}  {}  {}{objs}", st.delta(s.delta, u), st.bold(&s.function), s.category)?;
+    writeln!(out, "     {}", st.dim(&format!("why: {}", s.why())))?;
+    for (f, m) in s.marked_stack() {
+        writeln!(out, "       {f}{}", st.dim(&m.map_or(String::new(), |m| format!("  <- {m}"))))?;
     }
     if s.stack_elided > 0 {
         writeln!(out, "       {}", st.dim(&format!("... {} more frames toward the root", s.stack_elided)))?;
@@ -244,17 +243,17 @@ pub fn markdown(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
             let objs = s.objects_delta.map_or(String::new(), |o| format!(", {} objects", signed(o, "count")));
             writeln!(
                 out,
-                "{}. **{}** {} in `{}`{objs} — {}",
+                "{}. **{}** `{}` ({}{objs}) — {}",
                 i + 1,
                 signed(s.delta, u),
+                md_escape(&s.function),
                 s.category,
-                md_escape(&s.frame),
-                md_escape(&s.rule)
+                md_escape(&s.why())
             )?;
             if !s.stack.is_empty() {
                 writeln!(out, "\n   ```")?;
-                for f in &s.stack {
-                    writeln!(out, "   {f}{}", if *f == s.frame { "   <- attributed here" } else { "" })?;
+                for (f, m) in s.marked_stack() {
+                    writeln!(out, "   {f}{}", m.map_or(String::new(), |m| format!("   <- {m}")))?;
                 }
                 if s.stack_elided > 0 {
                     writeln!(out, "   ... {} more frames", s.stack_elided)?;
@@ -283,10 +282,10 @@ pub fn markdown(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
     }
     if !r.shrank.is_empty() {
         writeln!(out, "\n### Shrank\n")?;
-        writeln!(out, "| delta | category | site |")?;
+        writeln!(out, "| delta | function | category |")?;
         writeln!(out, "|---:|---|---|")?;
         for s in &r.shrank {
-            writeln!(out, "| {} | {} | `{}` |", signed(s.delta, u), s.category, md_escape(&s.frame))?;
+            writeln!(out, "| {} | `{}` | {} |", signed(s.delta, u), md_escape(&s.function), s.category)?;
         }
     }
     writeln!(out, "\n### Functions ({} of {} changed)\n", r.functions.len(), r.functions_total)?;

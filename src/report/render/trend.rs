@@ -68,12 +68,13 @@ pub fn text(r: &TrendReport, st: Style, out: &mut dyn Write) -> io::Result<()> {
         for s in &r.sites {
             writeln!(
                 out,
-                "  {}  {:>11}  {:<16}  {:<13}  {}",
+                "  {}  {:>11}  {:<16}  {}  {}{}",
                 spark(&s.series),
                 signed(s.delta, u),
                 shape_name(s.series.shape),
+                s.function,
                 s.category,
-                s.frame
+                if s.frame == s.function { String::new() } else { format!(" via {}", s.frame) }
             )?;
         }
     }
@@ -164,17 +165,18 @@ pub fn markdown(r: &TrendReport, out: &mut dyn Write) -> io::Result<()> {
     }
     if !r.sites.is_empty() {
         writeln!(out, "\n### Growing sites\n")?;
-        writeln!(out, "| trend | growth | shape | category | site |")?;
-        writeln!(out, "|---|---:|---|---|---|")?;
+        writeln!(out, "| allocating function | trend | growth | shape | category |")?;
+        writeln!(out, "|---|---|---:|---|---|")?;
         for s in &r.sites {
             writeln!(
                 out,
-                "| {} | {} | {} | {} | `{}` |",
+                "| `{}` | {} | {} | {} | {}{} |",
+                s.function.replace('|', "\\|"),
                 spark(&s.series),
                 signed(s.delta, u),
                 shape_name(s.series.shape),
                 s.category,
-                s.frame.replace('|', "\\|")
+                if s.frame == s.function { String::new() } else { format!(" via `{}`", s.frame.replace('|', "\\|")) }
             )?;
         }
     }

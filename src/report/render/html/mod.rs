@@ -351,11 +351,14 @@ fn line_chart(
 
 fn site_stack(s: &Site) -> String {
     let mut p = String::new();
-    for f in &s.stack {
-        if *f == s.frame {
-            let _ = writeln!(p, r#"<span class="attributed">{}</span>   &lt;- attributed here"#, esc(f));
-        } else {
-            let _ = writeln!(p, "{}", esc(f));
+    for (f, mark) in s.marked_stack() {
+        match mark {
+            None => {
+                let _ = writeln!(p, "{}", esc(f));
+            }
+            Some(mark) => {
+                let _ = writeln!(p, r#"<span class="attributed">{}</span>   &lt;- {mark}"#, esc(f));
+            }
         }
     }
     if s.stack_elided > 0 {
@@ -367,17 +370,28 @@ fn site_stack(s: &Site) -> String {
 fn sites_table(out: &mut dyn Write, id: &str, sites: &[Site], unit: &str) -> io::Result<()> {
     let objs = sites.iter().any(|s| s.objects_delta.is_some());
     writeln!(out, r#"<table class="sortable" id="{id}">"#)?;
-    write!(out, r#"<thead><tr><th class="num">#</th><th class="num">delta</th>"#)?;
+    write!(
+        out,
+        r#"<thead><tr><th class="num">#</th><th>allocating function (click for the stack)</th><th class="num">delta</th>"#
+    )?;
     if objs {
         write!(out, r#"<th class="num">objects Δ</th>"#)?;
     }
-    writeln!(
-        out,
-        r#"<th class="num">base</th><th class="num">new</th><th>category</th><th>site (click for the stack)</th><th>why</th></tr></thead>"#
-    )?;
+    writeln!(out, r#"<th class="num">base</th><th class="num">new</th><th>category</th><th>why</th></tr></thead>"#)?;
     writeln!(out, "<tbody>")?;
     for (i, s) in sites.iter().enumerate() {
-        write!(out, r#"<tr><td class="num" data-v="{}">{}</td>{}"#, i + 1, i + 1, delta_td(s.delta, unit))?;
+        write!(out, r#"<tr><td class="num" data-v="{}">{}</td>"#, i + 1, i + 1)?;
+        if s.stack.is_empty() {
+            write!(out, r#"<td class="name"><code>{}</code></td>"#, esc(&s.function))?;
+        } else {
+            write!(
+                out,
+                r#"<td class="name"><details><summary><code>{}</code></summary><pre>{}</pre></details></td>"#,
+                esc(&s.function),
+                site_stack(s)
+            )?;
+        }
+        write!(out, "{}", delta_td(s.delta, unit))?;
         if objs {
             match s.objects_delta {
                 Some(o) => write!(out, "{}", delta_td(o, "count"))?,
@@ -385,16 +399,10 @@ fn sites_table(out: &mut dyn Write, id: &str, sites: &[Site], unit: &str) -> io:
             }
         }
         write!(out, "{}{}", val_td(s.base, unit), val_td(s.new, unit))?;
-        write!(out, "<td>{}</td>", esc(&s.category))?;
-        if s.stack.is_empty() {
-            write!(out, r#"<td class="name"><code>{}</code></td>"#, esc(&s.frame))?;
+        if s.frame == s.function {
+            write!(out, "<td>{}</td>", esc(&s.category))?;
         } else {
-            write!(
-                out,
-                r#"<td class="name"><details><summary><code>{}</code></summary><pre>{}</pre></details></td>"#,
-                esc(&s.frame),
-                site_stack(s)
-            )?;
+            write!(out, r#"<td>{}<br><small>via <code>{}</code></small></td>"#, esc(&s.category), esc(&s.frame))?;
         }
         writeln!(out, r#"<td class="name"><code>{}</code></td></tr>"#, esc(&s.rule))?;
     }

@@ -120,18 +120,23 @@ pub fn trend(r: &TrendReport, first_last: Option<TrendDiff<'_>>, out: &mut dyn W
         writeln!(out, r#"<section id="trend-sites"><h2>Growing sites over snapshots</h2>"#)?;
         writeln!(
             out,
-            r#"<table class="sortable" id="t-trend-sites"><thead><tr><th class="num">growth</th><th>shape</th><th class="num">slope</th><th>category</th><th>site</th></tr></thead><tbody>"#
+            r#"<table class="sortable" id="t-trend-sites"><thead><tr><th>allocating function</th><th class="num">growth</th><th>shape</th><th class="num">slope</th><th>category</th></tr></thead><tbody>"#
         )?;
         for st in &r.sites {
+            let via = if st.frame == st.function {
+                String::new()
+            } else {
+                format!(r#"<br><small>via <code>{}</code></small>"#, esc(&st.frame))
+            };
             writeln!(
                 out,
-                r#"<tr>{}<td>{}</td><td class="num" data-v="{}">{}</td><td>{}</td><td class="name"><code>{}</code></td></tr>"#,
+                r#"<tr><td class="name"><code>{}</code></td>{}<td>{}</td><td class="num" data-v="{}">{}</td><td>{}{via}</td></tr>"#,
+                esc(&st.function),
                 delta_td(st.delta, u),
                 esc(shape_name(st.series.shape)),
                 st.series.slope_per_hour.unwrap_or(st.series.slope_per_snapshot),
                 esc(&slope(&st.series, u)),
                 esc(&st.category),
-                esc(&st.frame)
             )?;
         }
         writeln!(out, "</tbody></table></section>")?;

@@ -1,0 +1,3 @@
+module leakscope/testdata/gen/handlerleak
+
+go 1.26
