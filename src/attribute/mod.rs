@@ -81,6 +81,20 @@ pub struct SignatureRule {
     pub ruled_out_by: Vec<String>,
 }
 
+impl SignatureRule {
+    /// The first of `frames` that matches one of [`Self::ruled_out_by`]:
+    /// the evidence that the program is outside the affected versions.
+    /// Patterns that do not compile rule nothing out (the rules loader has
+    /// already reported them).
+    pub fn ruled_out<'a>(&self, frames: impl IntoIterator<Item = &'a str>) -> Option<String> {
+        if self.ruled_out_by.is_empty() {
+            return None;
+        }
+        let set = regex::RegexSet::new(&self.ruled_out_by).ok()?;
+        frames.into_iter().find(|f| set.is_match(f)).map(str::to_string)
+    }
+}
+
 /// A rules file: the built-in pack or a user's additions.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]

@@ -20,8 +20,8 @@ use crate::profile::Profile;
 pub use crate::report::diff::Verdict;
 pub use crate::report::reconcile::Reconciliation;
 pub use crate::report::trend::{
-    shape_name, CategorySeries, GoroutineGroup, GoroutineTrend, PerWork, Projection, Series, SiteSeries, SnapshotRow,
-    TrendReport, SCHEMA,
+    shape_name, CategorySeries, GoroutineGroup, GoroutineTrend, PerWork, Projection, Series, SignatureHit, SiteSeries,
+    SnapshotRow, TrendReport, SCHEMA,
 };
 use crate::units;
 pub use reduce::{parse_scrape, site_category, site_key, site_name, Kind, Reduced, Scrape, SiteKey, Sites};
@@ -346,6 +346,37 @@ fn run_inner(
     }
     let top = categories.iter().filter(|c| c.suspect).max_by_key(|c| c.delta).cloned();
     let leak = growing && abs_ok && rel_ok && top.is_some();
+    // Known-leak signatures, judged as diff judges them (first and last
+    // snapshot of the segment): one counts only when its own growth passes
+    // the noise floor and no frame of the run rules it out.
+    let signatures: Vec<SignatureHit> = rules
+        .file
+        .signatures
+        .iter()
+        .enumerate()
+        .filter(|&(si, _)| seg.iter().any(|r| r.signatures.get(si).is_some_and(|&v| v != 0)))
+        .map(|(si, s)| {
+            let at = |r: &Reduced| r.signatures.get(si).copied().unwrap_or(0);
+            let (base, new) = (at(&seg[0]), at(&seg[n - 1]));
+            let delta = new.saturating_sub(base);
+            let ruled_out_by = cache.ruled_out(s);
+            SignatureHit {
+                id: s.id.clone(),
+                title: s.title.clone(),
+                category: s.category.clone(),
+                affected: s.affected.clone(),
+                fixed_in: s.fixed_in.clone(),
+                advice: s.advice.clone(),
+                references: s.references.clone(),
+                base,
+                new,
+                delta,
+                growing: ruled_out_by.is_none() && delta >= min_growth.max(1),
+                ruled_out_by,
+            }
+        })
+        .collect();
+    let sig_strong = signatures.iter().filter(|s| s.growing).max_by_key(|s| s.delta);
     if let Some(c) = &top {
         reasons.push(format!(
             "{} grows steadily: +{} ({:.0}% of the growth){}",
@@ -354,6 +385,9 @@ fn run_inner(
             if growth > 0 { c.delta as f64 * 100.0 / growth as f64 } else { 0.0 },
             c.series.slope_per_hour.map_or(String::new(), |s| format!(", {}/h", fmt(s as i64)))
         ));
+    }
+    if let Some(s) = sig_strong {
+        reasons.push(format!("matches known leak {} (+{})", s.id, fmt(s.delta)));
     }
     if !abs_ok {
         reasons.push(format!("growth is below the absolute threshold {}", fmt(min_growth)));
@@ -376,12 +410,13 @@ fn run_inner(
     };
     let headline = if leak {
         format!(
-            "LEAK SUSPECTED ({confidence} confidence): {} grows steadily, +{} over {} snapshots{}, mostly in {}",
+            "LEAK SUSPECTED ({confidence} confidence): {} grows steadily, +{} over {} snapshots{}, mostly in {}{}",
             sample_type.name,
             fmt(growth),
             n,
             total.slope_per_hour.map_or(String::new(), |s| format!(" ({}/h)", fmt(s as i64))),
-            top.as_ref().map_or(UNATTRIBUTED, |c| c.name.as_str())
+            top.as_ref().map_or(UNATTRIBUTED, |c| c.name.as_str()),
+            sig_strong.map_or(String::new(), SignatureHit::headline_clause)
         )
     } else {
         let why = match total.shape {
@@ -533,7 +568,7 @@ fn run_inner(
         }
     }
 
-    let mut next_steps = Vec::new();
+    let mut next_steps: Vec<String> = signatures.iter().filter(|s| s.growing).map(SignatureHit::next_step).collect();
     if leak {
         if let Some(c) = &top {
             next_steps.push(format!(
@@ -590,6 +625,7 @@ fn run_inner(
         projection,
         reconciliation,
         goroutines,
+        signatures,
         skipped,
     })
 }

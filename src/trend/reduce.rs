@@ -225,6 +225,12 @@ impl FrameCache {
     pub fn name(&self, id: u32) -> String {
         self.inner.read().expect("frame cache lock").names[id as usize].to_string()
     }
+
+    /// The first frame name seen so far, in any snapshot of the run, that
+    /// rules signature `s` out ([`crate::attribute::SignatureRule::ruled_out`]).
+    pub fn ruled_out(&self, s: &crate::attribute::SignatureRule) -> Option<String> {
+        s.ruled_out(self.inner.read().expect("frame cache lock").names.iter().map(|n| &**n))
+    }
 }
 
 /// Reduces one snapshot, read from `path`.
