@@ -41,6 +41,9 @@ pub struct Options {
     /// `--strict`: a snapshot that cannot be read (or is no heap or
     /// goroutine profile) is an error, not skipped.
     pub strict: bool,
+    /// `--sample-type`: the heap profiles' sample type to judge
+    /// (`inuse_space` when `None`); a heap profile without it is unreadable.
+    pub sample_type: Option<String>,
 }
 
 /// The key that pairs a /metrics scrape with a snapshot: the file name up
@@ -120,23 +123,29 @@ fn run_inner(
 ) -> Result<TrendReport, String> {
     let explicit = inputs.explicit;
     let (given, cache) = given.map_or((None, reduce::FrameCache::default()), |(r, c)| (Some(r), c));
+    // The outer error is fatal wherever the snapshot was found: a
+    // `--sample-type` that a heap profile lacks is a usage error, not an
+    // unreadable snapshot to skip.
     let results: Vec<Result<Reduced, String>> = match given {
         Some(r) => r.into_iter().map(Ok).collect(),
         None => inputs
             .profiles
             .par_iter()
-            .map(|f| {
-                let p = load(f)?;
+            .map(|f| -> Result<Result<Reduced, String>, String> {
+                let p = match load(f) {
+                    Ok(p) => p,
+                    Err(e) => return Ok(Err(e)),
+                };
                 match p.non_memory_kind() {
                     // Named on the command line, it was meant to be judged.
-                    Some(kind) if explicit => Err(format!(
+                    Some(kind) if explicit => Ok(Err(format!(
                         "{}: this is {kind}: trend judges heap profiles and goroutine profiles",
                         f.display()
-                    )),
-                    _ => Ok(reduce::reduce(f, &p, rules, &cache)),
+                    ))),
+                    _ => reduce::reduce_as(f, &p, rules, &cache, o.sample_type.as_deref()).map(Ok),
                 }
             })
-            .collect(),
+            .collect::<Result<_, String>>()?,
     };
     let mut skipped = Vec::new();
     let mut heaps = Vec::new();
@@ -230,8 +239,11 @@ fn run_inner(
     };
     let unit = sample_type.unit.clone();
     let period = seg.iter().map(|r| r.period).max().unwrap_or(0).max(0);
-    let min_growth = o.min_growth.max(period.saturating_mul(4));
-    let noise = period.saturating_mul(2).max(1) as f64;
+    // As diff: bytes are sampled by size; counts (`--sample-type
+    // inuse_objects`) are not, and ten is the smallest change worth a verdict.
+    let bytes = unit == "bytes";
+    let min_growth = if bytes { o.min_growth.max(period.saturating_mul(4)) } else { 10 };
+    let noise = if bytes { period.saturating_mul(2).max(1) as f64 } else { 2.0 };
 
     let times_known = seg.iter().all(|r| r.time_nanos > 0) && seg.windows(2).all(|w| w[1].time_nanos > w[0].time_nanos);
     let t_hours: Option<Vec<f64>> =
@@ -469,7 +481,8 @@ fn run_inner(
         };
         Projection {
             limit,
-            heap_hours: hours(seg[n - 1].total as f64, total.slope_per_hour),
+            // A limit is bytes: a count (`--sample-type inuse_objects`) never reaches it.
+            heap_hours: if bytes { hours(seg[n - 1].total as f64, total.slope_per_hour) } else { None },
             rss_hours: match (&rss_series, th) {
                 (Some(r), Some(t)) => hours(*r.last().unwrap_or(&0.0), Some(stats::theil_sen(t, r))),
                 _ => None,
