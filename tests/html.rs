@@ -222,16 +222,22 @@ fn page_errors(stderr: &str) -> Vec<String> {
         .collect()
 }
 
+/// `html` as report.html in a new directory, and its file:// URL.
+fn page(html: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    std::fs::write(&page, html).unwrap();
+    let url = format!("file://{}", page.display());
+    (dir, url)
+}
+
 #[test]
 fn browser_renders_the_report() {
     let Some(browser) = browser() else { return };
     let (b, n) = scenario("config-reload");
     let html = html_of(&["diff", "--format", "html", s(&b), s(&n)]);
     let doc = leakscope_json(&["diff", "--format", "json", s(&b), s(&n)]);
-    let dir = tempfile::tempdir().unwrap();
-    let page = dir.path().join("report.html");
-    std::fs::write(&page, &html).unwrap();
-    let url = format!("file://{}", page.display());
+    let (dir, url) = page(&html);
     let profile = dir.path().join("chromium-profile");
 
     // The DOM after scripts ran.
@@ -321,10 +327,7 @@ fn browser_shows_flame_labels_search_and_why() {
     let (b, n) = scenario("config-reload");
     let html = html_of(&["diff", "--format", "html", s(&b), s(&n)]);
     let doc = leakscope_json(&["diff", "--format", "json", s(&b), s(&n)]);
-    let dir = tempfile::tempdir().unwrap();
-    let page = dir.path().join("report.html");
-    std::fs::write(&page, html.replacen("</body>", &format!("{PROBE}</body>"), 1)).unwrap();
-    let url = format!("file://{}", page.display());
+    let (dir, url) = page(&html.replacen("</body>", &format!("{PROBE}</body>"), 1));
     let o = headless(&browser, &dir.path().join("p"), &["--dump-dom", "--window-size=1280,2000"], &url);
     let dom = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(dom.contains(r#"data-js-errors="0""#), "script errors in the page: {}", error_text(&dom));

@@ -227,20 +227,7 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
         .filter(|(_, a)| a.2)
         .map(|(i, a)| {
             let s = &rules.file.signatures[i];
-            SignatureHit {
-                id: s.id.clone(),
-                title: s.title.clone(),
-                category: s.category.clone(),
-                affected: s.affected.clone(),
-                fixed_in: s.fixed_in.clone(),
-                advice: s.advice.clone(),
-                references: s.references.clone(),
-                base: a.0,
-                new: a.1,
-                delta: a.1.saturating_sub(a.0),
-                growing: false,
-                ruled_out_by: s.ruled_out(d.frames.iter().map(String::as_str)),
-            }
+            s.hit(a.0, a.1, s.ruled_out(d.frames.iter().map(String::as_str)))
         })
         .collect();
 

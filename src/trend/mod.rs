@@ -370,22 +370,9 @@ fn run_inner(
         .map(|(si, s)| {
             let at = |r: &Reduced| r.signatures.get(si).copied().unwrap_or(0);
             let (base, new) = (at(&seg[0]), at(&seg[n - 1]));
-            let delta = new.saturating_sub(base);
-            let ruled_out_by = cache.ruled_out(s);
-            SignatureHit {
-                id: s.id.clone(),
-                title: s.title.clone(),
-                category: s.category.clone(),
-                affected: s.affected.clone(),
-                fixed_in: s.fixed_in.clone(),
-                advice: s.advice.clone(),
-                references: s.references.clone(),
-                base,
-                new,
-                delta,
-                growing: ruled_out_by.is_none() && delta >= min_growth.max(1),
-                ruled_out_by,
-            }
+            let mut hit = s.hit(base, new, cache.ruled_out(s));
+            hit.growing = hit.ruled_out_by.is_none() && hit.delta >= min_growth.max(1);
+            hit
         })
         .collect();
     let sig_strong = signatures.iter().filter(|s| s.growing).max_by_key(|s| s.delta);

@@ -421,26 +421,22 @@ pub fn run(
 /// wait starts and each time its whole seconds (rounded up) change.
 fn wait_counting_down(clock: &dyn Clock, t: Duration, stop: &AtomicBool, on_event: &mut dyn FnMut(Event<'_>)) -> bool {
     let mut shown = None;
-    loop {
-        if stop.load(Ordering::SeqCst) {
-            return false;
-        }
-        let now = clock.elapsed();
-        if now >= t {
-            return true;
-        }
-        let left = t - now;
+    wait(clock, t, stop, &mut |left| {
         let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
         if shown != Some(secs) {
             shown = Some(secs);
             on_event(Event::Waiting { next_in: left });
         }
-        clock.sleep(left.min(POLL));
-    }
+    })
 }
 
 /// Sleeps until `clock.elapsed()` reaches `t`; false when `stop` was set.
 fn wait_until(clock: &dyn Clock, t: Duration, stop: &AtomicBool) -> bool {
+    wait(clock, t, stop, &mut |_| {})
+}
+
+/// [`wait_until`], calling `each` with the time left before every sleep.
+fn wait(clock: &dyn Clock, t: Duration, stop: &AtomicBool, each: &mut dyn FnMut(Duration)) -> bool {
     loop {
         if stop.load(Ordering::SeqCst) {
             return false;
@@ -449,6 +445,7 @@ fn wait_until(clock: &dyn Clock, t: Duration, stop: &AtomicBool) -> bool {
         if now >= t {
             return true;
         }
+        each(t - now);
         clock.sleep((t - now).min(POLL));
     }
 }
