@@ -36,8 +36,14 @@ fn inputs() -> PathBuf {
 fn benches(c: &mut Criterion) {
     let dir = inputs();
     let rules = RuleSet::load(None).expect("built-in rules");
-    let o =
-        leakscope::trend::Options { min_growth: 0, min_growth_ratio: 0.1, limit: None, nodecount: 10, strict: false };
+    let o = leakscope::trend::Options {
+        min_growth: 0,
+        min_growth_ratio: 0.1,
+        limit: None,
+        nodecount: 10,
+        strict: false,
+        sample_type: None,
+    };
     let one = dir.join("heap-0000.pb.gz");
     let mut g = c.benchmark_group("trend");
     g.sample_size(10);

@@ -431,3 +431,87 @@ fn second_ctrl_c_quits_at_once() {
     assert!(r.stderr.ends_with("leakscope: interrupted\n"), "{}", r.stderr);
     assert!(files(dir.path()).is_empty(), "{:?}", files(dir.path()));
 }
+
+/// A process that serves no /metrics (issue 18, section 5): `--metrics`
+/// warns once on stderr, the heap snapshots go on, and the exit is 0.
+#[test]
+fn a_process_without_metrics_warns_once_and_keeps_capturing() {
+    let Some(bin) = server_bin() else { return };
+    let server = Server::start(bin, &["-no-metrics"]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let r = capture(&["--every", "200ms", "--count", "3", "--metrics", "--out", out, &server.url()]);
+    assert_eq!(r.status.code(), Some(0), "{}", r.stderr);
+    assert_eq!(ending(dir.path(), "-heap.pb.gz").len(), 3, "{:?}", files(dir.path()));
+    assert!(ending(dir.path(), "-metrics.txt.gz").is_empty(), "{:?}", files(dir.path()));
+    no_temp_files(dir.path());
+    let warnings: Vec<&str> = r.stderr.lines().filter(|l| l.contains("/metrics")).collect();
+    assert_eq!(warnings.len(), 2, "the start line and one warning: {}", r.stderr);
+    assert_eq!(
+        warnings[1],
+        format!(
+            "leakscope: warning: GET {}/metrics: HTTP 404 Not Found: \"404 page not found\" \
+             (give its path with --metrics=PATH); going on without metrics",
+            server.url()
+        )
+    );
+    assert!(r.stderr.contains("done: 3 files (3 heap, 0 metrics)"), "{}", r.stderr);
+}
+
+/// On a terminal the bar's "next in …" counts down while capture waits
+/// (issue 18, section 5): run under `script`, which gives it a pty.
+#[test]
+fn the_countdown_moves_on_a_terminal() {
+    let Some(bin) = server_bin() else { return };
+    if Command::new("script").arg("--version").output().is_err() {
+        assert!(!common::in_ci(), "CI=true but `script` (util-linux) is missing: the terminal test cannot run");
+        common::visible("SKIPPED: `script` not found; the countdown test needs a pty");
+        return;
+    }
+    let server = Server::start(bin, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let cmd = format!(
+        "'{}' capture --every 3s --count 2 --out '{}' {}",
+        env!("CARGO_BIN_EXE_leakscope"),
+        dir.path().display(),
+        server.url()
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env_remove("HTTP_PROXY")
+        .env_remove("http_proxy")
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start script");
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = stdout.read_to_end(&mut b);
+        String::from_utf8_lossy(&b).into_owned()
+    });
+    let deadline = Instant::now() + Duration::from_secs(25);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("capture under script did not finish within 25 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let screen = reader.join().unwrap();
+    assert!(status.success(), "{screen}");
+    assert_eq!(ending(dir.path(), "-heap.pb.gz").len(), 2, "{:?}", files(dir.path()));
+    // The bar was drawn (this is a terminal), and its message went 3s, 2s, 1s.
+    assert!(screen.contains("1/2"), "{screen}");
+    for s in ["next in 3s", "next in 2s", "next in 1s"] {
+        assert!(screen.contains(s), "{s:?} never shown: {screen}");
+    }
+    let at = |s: &str| screen.find(s).unwrap();
+    assert!(at("next in 3s") < at("next in 2s") && at("next in 2s") < at("next in 1s"), "{screen}");
+}

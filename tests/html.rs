@@ -222,16 +222,22 @@ fn page_errors(stderr: &str) -> Vec<String> {
         .collect()
 }
 
+/// `html` as report.html in a new directory, and its file:// URL.
+fn page(html: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    std::fs::write(&page, html).unwrap();
+    let url = format!("file://{}", page.display());
+    (dir, url)
+}
+
 #[test]
 fn browser_renders_the_report() {
     let Some(browser) = browser() else { return };
     let (b, n) = scenario("config-reload");
     let html = html_of(&["diff", "--format", "html", s(&b), s(&n)]);
     let doc = leakscope_json(&["diff", "--format", "json", s(&b), s(&n)]);
-    let dir = tempfile::tempdir().unwrap();
-    let page = dir.path().join("report.html");
-    std::fs::write(&page, &html).unwrap();
-    let url = format!("file://{}", page.display());
+    let (dir, url) = page(&html);
     let profile = dir.path().join("chromium-profile");
 
     // The DOM after scripts ran.
@@ -270,6 +276,112 @@ fn browser_renders_the_report() {
     let errs = page_errors(&String::from_utf8_lossy(&o.stderr));
     assert!(errs.is_empty(), "console errors:\n{}", errs.join("\n"));
     visible(&format!("browser test: rendered without errors; screenshot {}", shot.display()));
+}
+
+/// Measures the rendered page from inside it, after its scripts ran, and
+/// leaves the result as JSON in `data-probe` on `<html>` for `--dump-dom`.
+const PROBE: &str = r##"<script>
+setTimeout(function () {
+  var r = {};
+  var box = document.getElementById("flame-search");
+  if (box) {
+    var b = box.getBoundingClientRect(), cs = getComputedStyle(box);
+    r.search = { w: b.width, h: b.height, left: b.left, right: b.right, vw: window.innerWidth,
+                 display: cs.display, visibility: cs.visibility, opacity: cs.opacity };
+    box.value = "writerScanner";
+    box.dispatchEvent(new Event("input"));
+    r.matched = document.getElementById("matched").textContent;
+    r.highlighted = document.querySelectorAll('#frames rect[fill="rgb(230,0,230)"]').length;
+    box.value = "";
+    box.dispatchEvent(new Event("input"));
+    r.after_clear = document.querySelectorAll('#frames rect[fill="rgb(230,0,230)"]').length;
+  }
+  r.button_opacity = getComputedStyle(document.getElementById("search")).opacity;
+  r.labels = Array.prototype.map.call(document.querySelectorAll("#frames g"), function (g) {
+    var t = g.querySelector("text");
+    return [g.querySelector("title").textContent.replace(/\([^(]*\)$/, "").trim(), t.textContent,
+            t.getComputedTextLength(), g.querySelector("rect").getBBox().width];
+  });
+  r.why = Array.prototype.map.call(document.querySelectorAll("#t-sites tbody tr"), function (tr) {
+    var td = tr.cells[tr.cells.length - 1];
+    return [td.getAttribute("title"), td.textContent];
+  });
+  document.documentElement.setAttribute("data-probe", JSON.stringify(r));
+}, 300);
+</script>"##;
+
+fn probe(dom: &str) -> serde_json::Value {
+    let re = regex::Regex::new(r#"data-probe="([^"]*)""#).unwrap();
+    let raw = &re.captures(dom).expect("the probe ran and left data-probe")[1];
+    let json = raw.replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&");
+    serde_json::from_str(&json).expect("probe JSON")
+}
+
+/// In the real browser (issue 18, section 5): the flame graph's labels keep
+/// the end of the function name, trimmed from the left as the standalone
+/// SVG's are; a search box is on screen and highlights frames; the why
+/// column shows the rule's short form with the full pattern as its title.
+#[test]
+fn browser_shows_flame_labels_search_and_why() {
+    let Some(browser) = browser() else { return };
+    let (b, n) = scenario("config-reload");
+    let html = html_of(&["diff", "--format", "html", s(&b), s(&n)]);
+    let doc = leakscope_json(&["diff", "--format", "json", s(&b), s(&n)]);
+    let (dir, url) = page(&html.replacen("</body>", &format!("{PROBE}</body>"), 1));
+    let o = headless(&browser, &dir.path().join("p"), &["--dump-dom", "--window-size=1280,2000"], &url);
+    let dom = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(dom.contains(r#"data-js-errors="0""#), "script errors in the page: {}", error_text(&dom));
+    let r = probe(&dom);
+
+    // Labels: whole, empty, or `..` and the end of the name; some are cut.
+    let labels = r["labels"].as_array().unwrap();
+    assert!(labels.len() > 10, "{r}");
+    let mut cut = 0;
+    for l in labels {
+        // inferno's script keeps the blank before the title's numbers.
+        let (name, label) = (l[0].as_str().unwrap(), l[1].as_str().unwrap().trim_end());
+        let (drawn, room) = (l[2].as_f64().unwrap(), l[3].as_f64().unwrap());
+        assert!(drawn <= room, "label {label:?} is {drawn} px wide in a frame of {room} px: its end is hidden");
+        if let Some(tail) = label.strip_prefix("..") {
+            assert!(name.ends_with(tail) && !tail.is_empty(), "label {label:?} is not the end of {name:?}");
+            cut += 1;
+        } else {
+            assert!(label.is_empty() || label == name, "label {label:?} of {name:?}");
+        }
+    }
+    assert!(cut > 0, "no label needed trimming: {labels:?}");
+
+    // The search box: on screen, with a size, and it searches.
+    let sb = &r["search"];
+    assert!(sb.is_object(), "no search box: {r}");
+    assert!(sb["w"].as_f64().unwrap() >= 100.0 && sb["h"].as_f64().unwrap() >= 10.0, "{sb}");
+    assert!(sb["left"].as_f64().unwrap() >= 0.0 && sb["right"].as_f64().unwrap() <= sb["vw"].as_f64().unwrap(), "{sb}");
+    assert_eq!(
+        (sb["display"].as_str(), sb["visibility"].as_str(), sb["opacity"].as_str()),
+        (Some("inline-block"), Some("visible"), Some("1")),
+        "{sb}"
+    );
+    assert!(r["highlighted"].as_u64().unwrap() >= 1, "typing highlights the matching frames: {r}");
+    assert!(r["matched"].as_str().unwrap().starts_with("Matched: "), "{r}");
+    assert_eq!(r["after_clear"], 0, "clearing the box clears the highlight: {r}");
+    assert_eq!(r["button_opacity"], "1", "inferno's Search button is not faded out: {r}");
+
+    // The why column: the short form, the full text on hover.
+    let why = r["why"].as_array().unwrap();
+    let sites = doc["sites"].as_array().unwrap();
+    assert_eq!(why.len(), sites.len());
+    for (w, site) in why.iter().zip(sites) {
+        let (title, text) = (w[0].as_str().unwrap(), w[1].as_str().unwrap());
+        let rule = site["rule"].as_str().unwrap();
+        assert_eq!(title, rule);
+        if rule.starts_with("rule ^") {
+            assert!(text.len() < rule.len() && !text.contains('\\'), "{text:?} is not short for {rule:?}");
+        } else {
+            assert_eq!(text, rule);
+        }
+    }
+    let mux = why.iter().find(|w| w[0].as_str().unwrap().contains("gorilla/mux")).expect("the gorilla/mux rule");
+    assert_eq!(mux[1], "rule github.com/gorilla/mux.…");
 }
 
 fn error_text(dom: &str) -> String {

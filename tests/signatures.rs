@@ -155,3 +155,89 @@ fn the_reload_scenario_advises_the_fix_first_and_the_fixed_build_advises_no_upgr
         assert!(upgrade_advice(&doc).is_empty(), "{s}: {:?}", doc["next_steps"]);
     }
 }
+
+fn trend(files: &[String]) -> serde_json::Value {
+    let mut args = vec!["trend", "--format", "json"];
+    args.extend(files.iter().map(|s| s.as_str()));
+    common::leakscope_json(&args)
+}
+
+/// Five snapshots a minute apart: `OTHER` at 40 MiB, plus `extra` stacks
+/// of each snapshot.
+fn series(
+    dir: &std::path::Path,
+    name: &str,
+    extra: &dyn Fn(usize) -> Vec<(&'static [&'static str], i64)>,
+) -> Vec<String> {
+    (0..5)
+        .map(|i| {
+            let mut stacks: Vec<(&[&str], i64)> = vec![(OTHER, 40 << 20)];
+            stacks.extend(extra(i));
+            let t = 1_000_000_000_000 + i as i64 * 60_000_000_000;
+            write(dir, &format!("{name}-{i}-heap.pb"), profile(&stacks, t))
+        })
+        .collect()
+}
+
+/// `trend` names a growing known leak in its headline and advises on it
+/// first, as `diff` does; one in noise, or ruled out by version evidence,
+/// is neither named nor advised on (issue 18, section 3).
+#[test]
+fn trend_names_a_growing_signature_and_no_other() {
+    let t = tempfile::tempdir().unwrap();
+    // gorilla/mux route building grows by 2 MiB a snapshot: named.
+    let grows = series(t.path(), "grows", &|i| vec![(MUX, (i as i64 + 1) * (2 << 20))]);
+    let doc = trend(&grows);
+    assert_eq!(doc["verdict"]["leak"], true, "{}", doc["verdict"]);
+    let headline = doc["verdict"]["headline"].as_str().unwrap();
+    assert!(headline.ends_with("; matches Traefik <= 2.5.6: gorilla/mux route and regexp retention across reloads (fixed in Traefik v2.5.7)"), "{headline}");
+    assert_eq!(doc["signatures"][0]["id"], "traefik-7964-gorilla-mux-routes", "{}", doc["signatures"]);
+    assert_eq!(doc["signatures"][0]["growing"], true);
+    assert!(doc["next_steps"][0].as_str().unwrap().contains("Traefik v2.5.7"), "{}", doc["next_steps"]);
+
+    // One 512 KiB sample in the last snapshot of a flat process: present,
+    // not growing, and no advice.
+    let noise = series(t.path(), "noise", &|i| if i == 4 { vec![(MUX, 512 << 10)] } else { vec![] });
+    let doc = trend(&noise);
+    assert_eq!(doc["signatures"][0]["id"], "traefik-7964-gorilla-mux-routes", "{}", doc["signatures"]);
+    assert_eq!(doc["signatures"][0]["growing"], false);
+    assert!(upgrade_advice(&doc).is_empty(), "{:?}", doc["next_steps"]);
+    assert!(!doc["verdict"]["headline"].as_str().unwrap().contains("matches"));
+
+    // Growing as before, but applyConfigurations (Traefik >= 2.7.0) is in
+    // the profiles: ruled out, so the leak is reported without the signature.
+    let ruled = series(t.path(), "ruled", &|i| vec![(WATCHER, 1 << 20), (MUX, (i as i64 + 1) * (2 << 20))]);
+    let doc = trend(&ruled);
+    assert_eq!(doc["verdict"]["leak"], true, "{}", doc["verdict"]);
+    let sig = &doc["signatures"][0];
+    assert_eq!(sig["growing"], false, "{sig}");
+    assert!(sig["ruled_out_by"].as_str().unwrap().contains("applyConfigurations"), "{sig}");
+    assert!(upgrade_advice(&doc).is_empty(), "{:?}", doc["next_steps"]);
+    assert!(!doc["verdict"]["headline"].as_str().unwrap().contains("2.5.7"));
+}
+
+/// On the bundled scenarios: the config-reload trend names the Traefik
+/// 2.11.17-2.11.18 signature in its headline and advises 2.11.19 first;
+/// the fixed build's names none and advises no upgrade.
+#[test]
+fn trend_of_the_reload_scenario_names_its_signature_and_the_fixed_build_none() {
+    let d = common::root().join("testdata/leaks");
+    let doc = common::leakscope_json(&["trend", "--format", "json", d.join("config-reload").to_str().unwrap()]);
+    let headline = doc["verdict"]["headline"].as_str().unwrap();
+    assert!(headline.starts_with("LEAK SUSPECTED"), "{headline}");
+    assert!(
+        headline.contains("matches Traefik 2.11.17-2.11.18") && headline.contains("fixed in Traefik v2.11.19"),
+        "{headline}"
+    );
+    assert!(doc["next_steps"][0].as_str().unwrap().contains("2.11.19"), "{}", doc["next_steps"]);
+    let text = String::from_utf8(
+        common::leakscope(&["trend", "--color", "never", d.join("config-reload").to_str().unwrap()]).stdout,
+    )
+    .unwrap();
+    assert!(text.lines().any(|l| l.starts_with("LEAK SUSPECTED") && l.contains("Traefik 2.11.17-2.11.18")), "{text}");
+    for s in ["fixed", "metrics", "http-request"] {
+        let doc = common::leakscope_json(&["trend", "--format", "json", d.join(s).to_str().unwrap()]);
+        assert!(!doc["verdict"]["headline"].as_str().unwrap().contains("matches"), "{s}: {}", doc["verdict"]);
+        assert!(upgrade_advice(&doc).is_empty(), "{s}: {:?}", doc["next_steps"]);
+    }
+}

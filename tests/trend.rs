@@ -205,3 +205,69 @@ fn corrupt_snapshots_are_reported_and_many_are_refused() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("02-heap.pb.gz") && err.contains("--strict"), "{err}");
 }
+
+/// `trend --sample-type` judges that type of the heap profiles, and agrees
+/// with `diff` of the first and last snapshot on it (issue 18, section 5).
+#[test]
+fn trend_judges_the_sample_type_asked_for() {
+    let files = heaps("config-reload");
+    let d = dir("config-reload");
+    for t in ["inuse_objects", "alloc_space"] {
+        let doc = trend_json(&["--sample-type", t, d.to_str().unwrap()]);
+        assert_eq!(doc["sample_type"]["name"], t, "{}", doc["sample_type"]);
+        let pair = leakscope_json(&["diff", "--format", "json", "--sample-type", t, &files[0], &files[5]]);
+        assert_eq!(doc["total_delta"], pair["total_delta"], "{t}: the trend's growth is the first/last diff's");
+        assert_eq!(doc["snapshots"][0]["total"], pair["base"]["total"], "{t}");
+    }
+    // Counts are judged as diff judges them: ten is the floor, not 1 MiB.
+    let doc = trend_json(&["--sample-type", "inuse_objects", d.to_str().unwrap()]);
+    assert_eq!(doc["min_growth"], 10);
+    assert_eq!(doc["verdict"]["leak"], true, "{}", doc["verdict"]);
+    // A type the heap profiles lack: one line naming a file, exit 2, even
+    // for snapshots found in a directory.
+    let out = leakscope(&["trend", "--sample-type", "inuse_bogus", d.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("-heap.pb.gz") && err.contains("inuse_bogus") && err.contains("inuse_space"), "{err}");
+    // And --help says so, outside the Pyroscope flags.
+    let help = String::from_utf8(leakscope(&["trend", "--help"]).stdout).unwrap();
+    let at = help.find("--sample-type").expect("trend --help lists --sample-type");
+    assert!(help.find("Pyroscope source").is_none_or(|p| at < p), "{help}");
+}
+
+/// `diff --sample-type` with three or more inputs is honoured, as in `trend`.
+#[test]
+fn diff_of_many_snapshots_honours_sample_type() {
+    let files = heaps("config-reload");
+    let mut args = vec!["diff", "--format", "json", "--sample-type", "inuse_objects"];
+    args.extend(files.iter().map(|s| s.as_str()));
+    let via_diff = leakscope_json(&args);
+    assert_eq!(via_diff["sample_type"]["name"], "inuse_objects", "{}", via_diff["sample_type"]);
+    let mut args = vec!["trend", "--format", "json", "--sample-type", "inuse_objects"];
+    args.extend(files.iter().map(|s| s.as_str()));
+    assert_eq!(via_diff, leakscope_json(&args));
+}
+
+/// `diff --limit` with three or more inputs is trend's `--limit`; with two
+/// it is refused in one line (two snapshots give no projection).
+#[test]
+fn diff_of_many_snapshots_takes_limit() {
+    let files = heaps("metrics");
+    let mut args = vec!["diff", "--format", "json", "--limit", "512MiB"];
+    args.extend(files.iter().map(|s| s.as_str()));
+    let out = leakscope(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let via_diff: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(via_diff["projection"]["limit"], 512 << 20);
+    assert!(via_diff["projection"]["heap_hours"].as_f64().unwrap() > 0.0, "{}", via_diff["projection"]);
+    let mut args = vec!["trend", "--format", "json", "--limit", "512MiB"];
+    args.extend(files.iter().map(|s| s.as_str()));
+    assert_eq!(via_diff, leakscope_json(&args));
+
+    let out = leakscope(&["diff", "--limit", "512MiB", &files[0], &files[5]]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--limit") && err.contains("three or more"), "{err}");
+}

@@ -18,6 +18,7 @@ use regex::bytes::{RegexSet, RegexSetBuilder};
 use serde::{Deserialize, Serialize};
 
 use crate::limits::{self, Exceeded, Limits};
+use crate::report::diff::SignatureHit;
 
 /// The built-in rule pack, as shipped.
 pub const BUILTIN: &str = include_str!("builtin.toml");
@@ -79,6 +80,40 @@ pub struct SignatureRule {
     /// ruled out.
     #[serde(default)]
     pub ruled_out_by: Vec<String>,
+}
+
+impl SignatureRule {
+    /// The first of `frames` that matches one of [`Self::ruled_out_by`]:
+    /// the evidence that the program is outside the affected versions.
+    /// Patterns that do not compile rule nothing out (the rules loader has
+    /// already reported them).
+    pub fn ruled_out<'a>(&self, frames: impl IntoIterator<Item = &'a str>) -> Option<String> {
+        if self.ruled_out_by.is_empty() {
+            return None;
+        }
+        let set = regex::RegexSet::new(&self.ruled_out_by).ok()?;
+        frames.into_iter().find(|f| set.is_match(f)).map(str::to_string)
+    }
+
+    /// This signature as a report shows it, having decided `base` then
+    /// `new` (in the sample type's unit), `ruled_out_by` the frame that
+    /// rules it out if any; not `growing` until the caller judges it.
+    pub fn hit(&self, base: i64, new: i64, ruled_out_by: Option<String>) -> SignatureHit {
+        SignatureHit {
+            id: self.id.clone(),
+            title: self.title.clone(),
+            category: self.category.clone(),
+            affected: self.affected.clone(),
+            fixed_in: self.fixed_in.clone(),
+            advice: self.advice.clone(),
+            references: self.references.clone(),
+            base,
+            new,
+            delta: new.saturating_sub(base),
+            growing: false,
+            ruled_out_by,
+        }
+    }
 }
 
 /// A rules file: the built-in pack or a user's additions.

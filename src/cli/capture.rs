@@ -232,9 +232,19 @@ fn on_event(p: &Progress, e: Event<'_>) {
             p.message(format!("retrying {} in {}", kind.name(), format_duration(wait)));
         }
         Event::Failed { tick, kind, error } => p.error(&format!("snapshot {tick}: {} failed: {error}", kind.name())),
-        Event::Waiting { next_in } => p.message(format!("next in {}", format_duration(next_in))),
+        Event::Dropped { kind, error } => {
+            p.error(&format!("leakscope: warning: {error}; going on without {}", kind.name()))
+        }
+        Event::Waiting { next_in } => p.message(countdown(next_in)),
         Event::Stopping => p.message("stopping".into()),
     }
+}
+
+/// The bar's countdown: `next in 30s`, in whole seconds rounded up, as
+/// the loop reports a change of them ([`Event::Waiting`]).
+fn countdown(next_in: Duration) -> String {
+    let secs = next_in.as_secs() + u64::from(next_in.subsec_nanos() > 0);
+    format!("next in {}", format_duration(Duration::from_secs(secs)))
 }
 
 /// What to run next, from the heap snapshots now in `dir`.

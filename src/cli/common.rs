@@ -211,6 +211,8 @@ pub struct TrendRun<'a> {
     pub inputs: &'a [std::path::PathBuf],
     /// `--limit`.
     pub limit: Option<i64>,
+    /// `--sample-type`: the heap profiles' type to judge (default `inuse_space`).
+    pub sample_type: Option<&'a str>,
     /// `--nodecount`.
     pub nodecount: usize,
     /// `--format`.
@@ -236,6 +238,7 @@ impl TrendRun<'_> {
             limit: self.limit,
             nodecount: self.nodecount,
             strict: self.strict,
+            sample_type: self.sample_type.map(str::to_string),
         };
         let format = self.format.report(self.color);
         let doc = crate::trend(self.inputs, &rules, &o, format.needs()).map_err(|e| anyhow!("{e}"))?;

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{anyhow, bail, Context};
 use clap::Args;
 
-use super::common::{one_stdin, Color, DiffFormat, Gates, Judging, Outcome, TrendRun};
+use super::common::{one_stdin, parse_size, Color, DiffFormat, Gates, Judging, Outcome, TrendRun};
 use crate::graph::Granularity;
 use crate::pprof::encode;
 use crate::profile::Profile;
@@ -24,8 +24,13 @@ pub struct DiffArgs {
     #[arg(required_unless_present = "pyroscope", conflicts_with = "pyroscope", num_args = 2.., value_names = ["BASE", "NEW"])]
     pub files: Vec<PathBuf>,
     /// Sample type to judge, e.g. inuse_space (default), inuse_objects.
+    /// With three or more snapshots, the heap profiles' type, as trend's.
     #[arg(long, value_name = "NAME")]
     pub sample_type: Option<String>,
+    /// Three or more snapshots only (a trend): the container memory limit,
+    /// to project when it is reached (e.g. 512MiB), as trend's.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub limit: Option<i64>,
     /// Grouping of the function table, as pprof's -granularity.
     #[arg(long, value_enum, default_value_t = Granularity::Functions)]
     pub granularity: Granularity,
@@ -80,7 +85,8 @@ pub(crate) fn run(mut a: DiffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCo
         }
         let t = TrendRun {
             inputs: &a.files,
-            limit: None,
+            limit: a.limit,
+            sample_type: a.sample_type.as_deref(),
             nodecount: a.nodecount,
             format: a.format,
             color: a.color,
@@ -90,6 +96,9 @@ pub(crate) fn run(mut a: DiffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCo
             strict: false,
         };
         return t.run(out);
+    }
+    if a.limit.is_some() {
+        bail!("--limit needs three or more snapshots (a trend): two give one rate, no projection");
     }
     let (rules, (b, n)) = match fetched {
         Some((b, n)) => (a.judging.rules(), (Ok(b), Ok(n))),

@@ -34,7 +34,7 @@ pub enum FleetFormat {
     Each window (--step) is the average of the heap profiles Pyroscope holds for a series in it.\n\
     Exit status: 0, or 1 when a --fail-on-* gate trips; 2 on any error (one line on stderr).")]
 pub struct FleetArgs {
-    /// Pyroscope's base URL: http(s)://[user:password@]host:port[/prefix].
+    /// Pyroscope's base URL: `http(s)://[user:password@]host:port[/prefix]`.
     #[arg(long, value_name = "URL")]
     pub pyroscope: String,
     /// Label selector of the series to judge, e.g. '{namespace="kube-system"}'.

@@ -18,6 +18,11 @@ pub struct TrendArgs {
     /// The container memory limit, to project when it is reached (e.g. 512MiB).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub limit: Option<i64>,
+    /// Sample type of the heap profiles to judge, as diff's: inuse_space
+    /// (default), inuse_objects, alloc_space, alloc_objects. With
+    /// --pyroscope, also a Pyroscope profile type ID.
+    #[arg(long, value_name = "NAME")]
+    pub sample_type: Option<String>,
     /// Rows per table; 0 shows all.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub nodecount: usize,
@@ -46,6 +51,7 @@ pub(crate) fn run(a: TrendArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode>
     let t = TrendRun {
         inputs: &a.inputs,
         limit: a.limit,
+        sample_type: a.sample_type.as_deref(),
         nodecount: a.nodecount,
         format: a.format,
         color: a.color,

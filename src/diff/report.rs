@@ -73,17 +73,6 @@ fn advice(category: &str) -> &'static str {
     }
 }
 
-/// The first frame that matches one of a signature's `ruled_out_by`
-/// patterns (patterns that do not compile rule nothing out; the rules
-/// loader has already reported them).
-fn ruled_out(patterns: &[String], frames: &[String]) -> Option<String> {
-    let set = regex::RegexSet::new(patterns).ok()?;
-    if set.is_empty() {
-        return None;
-    }
-    frames.iter().find(|f| set.is_match(f)).cloned()
-}
-
 /// The matching object-count type for a space type.
 fn objects_type(d: &Diff, t: usize) -> Option<usize> {
     let name = &d.types[t].0;
@@ -289,20 +278,7 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
         .filter(|(_, a)| a.2)
         .map(|(i, a)| {
             let s = &rules.file.signatures[i];
-            SignatureHit {
-                id: s.id.clone(),
-                title: s.title.clone(),
-                category: s.category.clone(),
-                affected: s.affected.clone(),
-                fixed_in: s.fixed_in.clone(),
-                advice: s.advice.clone(),
-                references: s.references.clone(),
-                base: a.0,
-                new: a.1,
-                delta: a.1.saturating_sub(a.0),
-                growing: false,
-                ruled_out_by: ruled_out(&s.ruled_out_by, &d.frames),
-            }
+            s.hit(a.0, a.1, s.ruled_out(d.frames.iter().map(String::as_str)))
         })
         .collect();
 
@@ -499,7 +475,7 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
         )
     } else if leak {
         let c = top.as_ref().map_or(UNATTRIBUTED, |c| c.name.as_str());
-        let sig = sig_strong.map_or(String::new(), |s| format!("; matches {} (fixed in {})", s.title, s.fixed_in));
+        let sig = sig_strong.map_or(String::new(), SignatureHit::headline_clause);
         format!(
             "LEAK SUSPECTED ({confidence} confidence): {name} grew {}{} since the base, mostly in {c}{sig}",
             fmt(total_delta),
@@ -547,7 +523,7 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
     }
     for s in signatures.iter().filter(|_| !restarted) {
         if s.growing {
-            next_steps.push(format!("{}: {} (affected: {}; fixed in {})", s.id, s.advice, s.affected, s.fixed_in));
+            next_steps.push(s.next_step());
         }
     }
     if leak {

@@ -89,7 +89,7 @@ pub struct SeriesTotals {
 /// One window's profile to fetch.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fetch {
-    /// The series (index into [`Plan::series`]).
+    /// The series (index into the plan's series, as [`Plan::labels`] takes).
     pub series: usize,
     /// The window (index into [`Options::window_ends_ms`]).
     pub window: usize,

@@ -114,6 +114,16 @@ impl SignatureHit {
             (None, true) => None,
         }
     }
+
+    /// How a verdict's headline names it: `; matches TITLE (fixed in V)`.
+    pub fn headline_clause(&self) -> String {
+        format!("; matches {} (fixed in {})", self.title, self.fixed_in)
+    }
+
+    /// The next step it advises, when it grows.
+    pub fn next_step(&self) -> String {
+        format!("{}: {} (affected: {}; fixed in {})", self.id, self.advice, self.affected, self.fixed_in)
+    }
 }
 
 /// A growing (or shrinking) site: memory grouped by category and the

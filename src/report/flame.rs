@@ -218,11 +218,12 @@ pub fn write_diff_svg(stacks: &[Folded], st: &Style, out: &mut dyn Write) -> io:
     flamegraph::from_lines(&mut o, rows.iter().map(|r| r.0.as_str()), &mut svg)?;
     let svg = String::from_utf8(svg).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
 
-    // Recolour and retitle every frame: inferno emits frames in layout
-    // order, skipping those narrower than min_width.
-    let re =
-        regex::Regex::new(r#"<title>[^<]*</title><rect ([^>]*?)fill="rgb\(\d+,\d+,\d+\)" fg:x="(\d+)" fg:w="(\d+)"/>"#)
-            .expect("valid regex");
+    // Recolour, retitle and relabel every frame: inferno emits frames in
+    // layout order, skipping those narrower than min_width.
+    let re = regex::Regex::new(
+        r#"<title>[^<]*</title><rect ([^>]*?)fill="rgb\(\d+,\d+,\d+\)" fg:x="(\d+)" fg:w="(\d+)"/>(<text [^>]*>)([^<]*)</text>"#,
+    )
+    .expect("valid regex");
     let mut j = 0usize;
     let mut missed = 0usize;
     let recoloured = re.replace_all(&svg, |c: &regex::Captures<'_>| {
@@ -238,15 +239,48 @@ pub fn write_diff_svg(stacks: &[Folded], st: &Style, out: &mut dyn Write) -> io:
         j += 1;
         let (r, g, b) = diff_colour(f.base, f.new);
         format!(
-            r#"<title>{}</title><rect {}fill="rgb({r},{g},{b})" fg:x="{x}" fg:w="{w}"/>"#,
+            r#"<title>{}</title><rect {}fill="rgb({r},{g},{b})" fg:x="{x}" fg:w="{w}"/>{}{}</text>"#,
             super::markup::esc(&diff_title(name, f, &st.unit)),
-            &c[1]
+            &c[1],
+            &c[4],
+            super::markup::esc(&left_trimmed(name, &c[5]))
         )
     });
     if missed > 0 {
         return Err(io::Error::other(format!("flame graph: {missed} frames not matched to the layout")));
     }
     out.write_all(recoloured.as_bytes())
+}
+
+/// The label of frame `name`, where inferno wrote `label` (escaped):
+/// inferno cuts a name that does not fit at its end (`github.com/trae..`),
+/// losing the function; this keeps as many characters from the end
+/// instead (`..(*Manager).BuildHandlers`), as its own script does when it
+/// lays the labels out again in a browser (the standalone SVG, and after a
+/// zoom).
+fn left_trimmed(name: &str, label: &str) -> String {
+    let whole = unescaped(label);
+    let Some(cut) = label.strip_suffix("..").filter(|_| whole != name) else {
+        return whole;
+    };
+    // Characters inferno kept, an entity (`&lt;`) counting as one.
+    let kept = unescaped(cut).chars().count();
+    let n = name.chars().count();
+    if kept == 0 || n <= kept {
+        return whole;
+    }
+    let tail: String = name.chars().skip(n - kept).collect();
+    format!("..{tail}")
+}
+
+/// Undoes the XML escaping of the five characters inferno escapes.
+fn unescaped(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
 }
 
 /// A small SVG that says there is nothing to draw.
@@ -290,6 +324,17 @@ pub fn inline_svg(svg: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_keep_the_end_of_the_name() {
+        let name = "github.com/traefik/traefik/v2/pkg/server/router.(*Manager).BuildHandlers";
+        assert_eq!(left_trimmed(name, "github.com/t.."), "..uildHandlers", "as many characters as inferno kept");
+        assert_eq!(left_trimmed(name, ""), "");
+        assert_eq!(left_trimmed("main.main", "main.main"), "main.main");
+        assert_eq!(left_trimmed("a<b>.f", "a&lt;b.."), "..>.f");
+        assert_eq!(left_trimmed("x&y", "x&amp;y"), "x&y");
+        assert_eq!(left_trimmed("odd..", "odd.."), "odd..", "a whole name that ends in dots");
+    }
 
     #[test]
     fn names_are_made_safe() {

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-pub use super::diff::{SampleType, Verdict};
+pub use super::diff::{SampleType, SignatureHit, Verdict};
 pub use super::reconcile::Reconciliation;
 
 /// JSON schema name and version of [`TrendReport`].
@@ -254,6 +254,10 @@ pub struct TrendReport {
     pub reconciliation: Option<Reconciliation>,
     /// Goroutine profiles found beside the heap profiles.
     pub goroutines: Option<GoroutineTrend>,
+    /// Known-leak signatures present in the analysed snapshots, judged as
+    /// `diff` judges them over its first and last (`base` and `new`):
+    /// only a `growing` one is named in the verdict and advised on.
+    pub signatures: Vec<SignatureHit>,
     /// Inputs that were skipped, with why.
     pub skipped: Vec<String>,
 }

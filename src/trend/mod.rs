@@ -20,8 +20,8 @@ use crate::profile::Profile;
 pub use crate::report::diff::Verdict;
 pub use crate::report::reconcile::Reconciliation;
 pub use crate::report::trend::{
-    shape_name, CategorySeries, GoroutineGroup, GoroutineTrend, PerWork, Projection, Series, SiteSeries, SnapshotRow,
-    TrendReport, SCHEMA, SCHEMA_MINOR,
+    shape_name, CategorySeries, GoroutineGroup, GoroutineTrend, PerWork, Projection, Series, SignatureHit, SiteSeries,
+    SnapshotRow, TrendReport, SCHEMA, SCHEMA_MINOR,
 };
 use crate::units;
 pub use reduce::{parse_scrape, site_category, site_key, site_name, Kind, Reduced, Scrape, SiteKey, Sites};
@@ -41,6 +41,9 @@ pub struct Options {
     /// `--strict`: a snapshot that cannot be read (or is no heap or
     /// goroutine profile) is an error, not skipped.
     pub strict: bool,
+    /// `--sample-type`: the heap profiles' sample type to judge
+    /// (`inuse_space` when `None`); a heap profile without it is unreadable.
+    pub sample_type: Option<String>,
 }
 
 /// The key that pairs a /metrics scrape with a snapshot: the file name up
@@ -120,23 +123,29 @@ fn run_inner(
 ) -> Result<TrendReport, String> {
     let explicit = inputs.explicit;
     let (given, cache) = given.map_or((None, reduce::FrameCache::default()), |(r, c)| (Some(r), c));
+    // The outer error is fatal wherever the snapshot was found: a
+    // `--sample-type` that a heap profile lacks is a usage error, not an
+    // unreadable snapshot to skip.
     let results: Vec<Result<Reduced, String>> = match given {
         Some(r) => r.into_iter().map(Ok).collect(),
         None => inputs
             .profiles
             .par_iter()
-            .map(|f| {
-                let p = load(f)?;
+            .map(|f| -> Result<Result<Reduced, String>, String> {
+                let p = match load(f) {
+                    Ok(p) => p,
+                    Err(e) => return Ok(Err(e)),
+                };
                 match p.non_memory_kind() {
                     // Named on the command line, it was meant to be judged.
-                    Some(kind) if explicit => Err(format!(
+                    Some(kind) if explicit => Ok(Err(format!(
                         "{}: this is {kind}: trend judges heap profiles and goroutine profiles",
                         f.display()
-                    )),
-                    _ => Ok(reduce::reduce(f, &p, rules, &cache)),
+                    ))),
+                    _ => reduce::reduce_as(f, &p, rules, &cache, o.sample_type.as_deref()).map(Ok),
                 }
             })
-            .collect(),
+            .collect::<Result<_, String>>()?,
     };
     let mut skipped = Vec::new();
     let mut heaps = Vec::new();
@@ -230,8 +239,11 @@ fn run_inner(
     };
     let unit = sample_type.unit.clone();
     let period = seg.iter().map(|r| r.period).max().unwrap_or(0).max(0);
-    let min_growth = o.min_growth.max(period.saturating_mul(4));
-    let noise = period.saturating_mul(2).max(1) as f64;
+    // As diff: bytes are sampled by size; counts (`--sample-type
+    // inuse_objects`) are not, and ten is the smallest change worth a verdict.
+    let bytes = unit == "bytes";
+    let min_growth = if bytes { o.min_growth.max(period.saturating_mul(4)) } else { 10 };
+    let noise = if bytes { period.saturating_mul(2).max(1) as f64 } else { 2.0 };
 
     let times_known = seg.iter().all(|r| r.time_nanos > 0) && seg.windows(2).all(|w| w[1].time_nanos > w[0].time_nanos);
     let t_hours: Option<Vec<f64>> =
@@ -350,6 +362,24 @@ fn run_inner(
     }
     let top = categories.iter().filter(|c| c.suspect).max_by_key(|c| c.delta).cloned();
     let leak = growing && abs_ok && rel_ok && top.is_some();
+    // Known-leak signatures, judged as diff judges them (first and last
+    // snapshot of the segment): one counts only when its own growth passes
+    // the noise floor and no frame of the run rules it out.
+    let signatures: Vec<SignatureHit> = rules
+        .file
+        .signatures
+        .iter()
+        .enumerate()
+        .filter(|&(si, _)| seg.iter().any(|r| r.signatures.get(si).is_some_and(|&v| v != 0)))
+        .map(|(si, s)| {
+            let at = |r: &Reduced| r.signatures.get(si).copied().unwrap_or(0);
+            let (base, new) = (at(&seg[0]), at(&seg[n - 1]));
+            let mut hit = s.hit(base, new, cache.ruled_out(s));
+            hit.growing = hit.ruled_out_by.is_none() && hit.delta >= min_growth.max(1);
+            hit
+        })
+        .collect();
+    let sig_strong = signatures.iter().filter(|s| s.growing).max_by_key(|s| s.delta);
     if let Some(c) = &top {
         reasons.push(format!(
             "{} grows steadily: +{} ({:.0}% of the growth){}",
@@ -358,6 +388,9 @@ fn run_inner(
             if growth > 0 { c.delta as f64 * 100.0 / growth as f64 } else { 0.0 },
             c.series.slope_per_hour.map_or(String::new(), |s| format!(", {}/h", fmt(s as i64)))
         ));
+    }
+    if let Some(s) = sig_strong {
+        reasons.push(format!("matches known leak {} (+{})", s.id, fmt(s.delta)));
     }
     if !abs_ok {
         reasons.push(format!("growth is below the absolute threshold {}", fmt(min_growth)));
@@ -380,12 +413,13 @@ fn run_inner(
     };
     let headline = if leak {
         format!(
-            "LEAK SUSPECTED ({confidence} confidence): {} grows steadily, +{} over {} snapshots{}, mostly in {}",
+            "LEAK SUSPECTED ({confidence} confidence): {} grows steadily, +{} over {} snapshots{}, mostly in {}{}",
             sample_type.name,
             fmt(growth),
             n,
             total.slope_per_hour.map_or(String::new(), |s| format!(" ({}/h)", fmt(s as i64))),
-            top.as_ref().map_or(UNATTRIBUTED, |c| c.name.as_str())
+            top.as_ref().map_or(UNATTRIBUTED, |c| c.name.as_str()),
+            sig_strong.map_or(String::new(), SignatureHit::headline_clause)
         )
     } else {
         let why = match total.shape {
@@ -438,7 +472,8 @@ fn run_inner(
         };
         Projection {
             limit,
-            heap_hours: hours(seg[n - 1].total as f64, total.slope_per_hour),
+            // A limit is bytes: a count (`--sample-type inuse_objects`) never reaches it.
+            heap_hours: if bytes { hours(seg[n - 1].total as f64, total.slope_per_hour) } else { None },
             rss_hours: match (&rss_series, th) {
                 (Some(r), Some(t)) => hours(*r.last().unwrap_or(&0.0), Some(stats::theil_sen(t, r))),
                 _ => None,
@@ -537,7 +572,7 @@ fn run_inner(
         }
     }
 
-    let mut next_steps = Vec::new();
+    let mut next_steps: Vec<String> = signatures.iter().filter(|s| s.growing).map(SignatureHit::next_step).collect();
     if leak {
         if let Some(c) = &top {
             next_steps.push(format!(
@@ -595,6 +630,7 @@ fn run_inner(
         projection,
         reconciliation,
         goroutines,
+        signatures,
         skipped,
     })
 }

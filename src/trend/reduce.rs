@@ -236,6 +236,12 @@ impl FrameCache {
     pub fn name(&self, id: u32) -> String {
         self.inner.read().expect("frame cache lock").names[id as usize].to_string()
     }
+
+    /// The first frame name seen so far, in any snapshot of the run, that
+    /// rules signature `s` out ([`crate::attribute::SignatureRule::ruled_out`]).
+    pub fn ruled_out(&self, s: &crate::attribute::SignatureRule) -> Option<String> {
+        s.ruled_out(self.inner.read().expect("frame cache lock").names.iter().map(|n| &**n))
+    }
 }
 
 /// Reduces one snapshot, read from `path`.
@@ -243,18 +249,60 @@ pub fn reduce(path: &Path, p: &Profile, rules: &RuleSet, cache: &FrameCache) -> 
     reduce_profile(path.to_path_buf(), p, rules, cache, true)
 }
 
+/// Reduces one snapshot, read from `path`, judging a heap profile on
+/// `sample_type` (`--sample-type`) rather than `inuse_space`. Goroutine
+/// and other profiles keep their own type. The error, naming the file,
+/// is a heap profile without that type.
+pub fn reduce_as(
+    path: &Path,
+    p: &Profile,
+    rules: &RuleSet,
+    cache: &FrameCache,
+    sample_type: Option<&str>,
+) -> Result<Reduced, String> {
+    let judged = match sample_type {
+        Some(name) if p.sample_type_index("inuse_space").is_some() => {
+            Some(p.sample_type_index(name).ok_or_else(|| {
+                let has: Vec<&str> = (0..p.sample_types.len()).map(|i| p.sample_type_name(i)).collect();
+                format!("{}: no sample type {name:?} in this heap profile (it has {})", path.display(), has.join(", "))
+            })?)
+        }
+        _ => None,
+    };
+    Ok(reduce_judged(path.to_path_buf(), p, rules, cache, true, judged))
+}
+
 /// Reduces one decoded snapshot, named `path` (a file, or any name that
 /// says where it came from). Without `keep_sites`, [`Reduced::sites`] is
 /// left empty (a fleet keeps them only for the windows it compares).
 pub fn reduce_profile(path: PathBuf, p: &Profile, rules: &RuleSet, cache: &FrameCache, keep_sites: bool) -> Reduced {
+    reduce_judged(path, p, rules, cache, keep_sites, None)
+}
+
+/// [`reduce_profile`], with a heap profile's primary type the sample type
+/// at index `judged` when given (else `inuse_space`); its object count is
+/// the matching `*_objects` type.
+fn reduce_judged(
+    path: PathBuf,
+    p: &Profile,
+    rules: &RuleSet,
+    cache: &FrameCache,
+    keep_sites: bool,
+    judged: Option<usize>,
+) -> Reduced {
     let (kind, primary) = if let Some(i) = p.sample_type_index("inuse_space") {
-        (Kind::Heap, i)
+        (Kind::Heap, judged.unwrap_or(i))
     } else if let Some(i) = p.sample_type_index("goroutine") {
         (Kind::Goroutine, i)
     } else {
         (Kind::Other, p.default_sample_index().unwrap_or(0))
     };
-    let objects_i = p.sample_type_index("inuse_objects");
+    let objects_i = if kind == Kind::Heap {
+        let prefix = p.sample_type_name(primary).strip_suffix("_space");
+        prefix.and_then(|prefix| p.sample_type_index(&format!("{prefix}_objects")))
+    } else {
+        p.sample_type_index("inuse_objects")
+    };
     let alloc_i = p.sample_type_index("alloc_space");
     let ncat = rules.file.categories.len() + 1;
     let mut categories = vec![0i64; ncat];

@@ -128,7 +128,8 @@ impl pyro::Progress for Bar {
     }
 }
 
-/// `trend --pyroscope URL --query SELECTOR --from --to --step`.
+/// `trend --pyroscope URL --query SELECTOR --from --to --step` (`--sample-type`,
+/// shared with files, is [`TrendRun::sample_type`]).
 #[derive(Debug, Clone, Default, Args)]
 pub struct TrendFromPyroscope {
     /// Read the snapshots from Pyroscope at URL instead of files: one merged
@@ -149,10 +150,6 @@ pub struct TrendFromPyroscope {
     /// With --pyroscope: window length; default the range in 12 windows.
     #[arg(long, value_name = "DURATION", value_parser = positive_duration, requires = "pyroscope", help_heading = "Pyroscope source")]
     pub step: Option<Duration>,
-    /// With --pyroscope: inuse_space (default), inuse_objects, alloc_space,
-    /// alloc_objects, or a Pyroscope profile type ID.
-    #[arg(long, value_name = "TYPE", requires = "pyroscope", help_heading = "Pyroscope source")]
-    pub sample_type: Option<String>,
     /// Connection.
     #[command(flatten)]
     pub conn: PyroscopeConn,
@@ -204,11 +201,12 @@ pub fn trend_from_pyroscope(
         limit: t.limit,
         nodecount: t.nodecount,
         strict: t.strict,
+        // The profile type fetched is the one judged (`--sample-type` chose it).
+        sample_type: None,
     };
     let format = t.format.report(t.color);
     let query = required_query(&p.query)?;
-    let profile_type =
-        pyro::profile_type_for(p.sample_type.as_deref().unwrap_or("inuse_space")).map_err(|e| anyhow!(e))?;
+    let profile_type = pyro::profile_type_for(t.sample_type.unwrap_or("inuse_space")).map_err(|e| anyhow!(e))?;
     let windows = windows(p.from.as_deref().unwrap_or("6h"), p.to.as_deref().unwrap_or("now"), p.step)?;
     let client = Client::new(&p.conn.config(url)).map_err(|e| anyhow!(e))?;
     let bar = Bar::new(false, "merged profiles");

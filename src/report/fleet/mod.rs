@@ -1,5 +1,5 @@
 //! The fleet report model: every series of a continuous-profiling store
-//! judged separately ([`crate::fleet`] builds it; [`render`] lays it out as
+//! judged separately ([`crate::fleet()`] builds it; [`render`] lays it out as
 //! text, Markdown, HTML and JSON, schema `leakscope.fleet/v1`).
 
 pub mod render;

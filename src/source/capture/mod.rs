@@ -204,10 +204,21 @@ pub enum Event<'a> {
         /// What went wrong.
         error: &'a str,
     },
-    /// Waiting for the next tick.
+    /// Waiting for the next tick: sent when the wait starts, and again
+    /// each time the whole seconds left change, so a countdown moves.
     Waiting {
         /// Until it starts.
         next_in: Duration,
+    },
+    /// A file that cannot be had from this process (a 4xx, or a body that
+    /// is not what was asked for): it is not
+    /// asked for again, and the capture goes on without it. Only a
+    /// `/metrics` scrape is dropped so.
+    Dropped {
+        /// What is no longer fetched.
+        kind: Kind,
+        /// What went wrong.
+        error: &'a str,
     },
     /// The stop flag was seen; the loop ends now.
     Stopping,
@@ -270,8 +281,12 @@ impl Failure {
 ///
 /// Errors: the output directory cannot be created or written; any file of
 /// the first tick fails for good (a 4xx, or a body that is not a profile:
-/// the URL is wrong); the heap failed in each of the first
-/// `give_up_after` ticks; or the run ended without any heap snapshot.
+/// the URL is wrong), except `/metrics`; the heap failed in each of the
+/// first `give_up_after` ticks; or the run ended without any heap snapshot.
+///
+/// A `/metrics` scrape that fails for good (the process serves none, or
+/// not at that path) is reported once as [`Event::Dropped`] and not asked
+/// for again: the heap snapshots go on.
 pub fn run(
     o: &Options,
     fetch: &dyn Fetch,
@@ -301,11 +316,7 @@ pub fn run(
         if o.count.is_some_and(|c| s.ticks >= c) || o.duration.is_some_and(|d| due > d) {
             break;
         }
-        let now = clock.elapsed() - start;
-        if due > now {
-            on_event(Event::Waiting { next_in: due - now });
-        }
-        if !wait_until(clock, start + due, stop) {
+        if !wait_counting_down(clock, start + due, stop, on_event) {
             s.interrupted = true;
             break;
         }
@@ -314,6 +325,7 @@ pub fn run(
         on_event(Event::Tick { tick, of: o.count });
         let stem = files::stem(clock.wall());
         let mut heap_saved = false;
+        let mut dropped = None;
         for &(kind, url) in &kinds {
             if stop.load(Ordering::SeqCst) {
                 s.interrupted = true;
@@ -362,6 +374,13 @@ pub fn run(
                         s.interrupted = true;
                         break 'ticks;
                     }
+                    if f.permanent && kind == Kind::Metrics {
+                        // No /metrics here: say so once and go on without.
+                        s.failures += 1;
+                        on_event(Event::Dropped { kind, error: &f.message });
+                        dropped = Some(kind);
+                        continue;
+                    }
                     if f.permanent && tick == 1 {
                         bail!("{}", f.message);
                     }
@@ -378,6 +397,7 @@ pub fn run(
                 }
             }
         }
+        kinds.retain(|k| Some(k.0) != dropped);
         if !heap_saved && s.heaps().next().is_none() && tick >= o.give_up_after {
             bail!("no heap snapshot could be captured in {tick} attempts; last error: {last_heap_error}");
         }
@@ -397,8 +417,26 @@ pub fn run(
     Ok(s)
 }
 
+/// [`wait_until`], reporting the time left as [`Event::Waiting`] when the
+/// wait starts and each time its whole seconds (rounded up) change.
+fn wait_counting_down(clock: &dyn Clock, t: Duration, stop: &AtomicBool, on_event: &mut dyn FnMut(Event<'_>)) -> bool {
+    let mut shown = None;
+    wait(clock, t, stop, &mut |left| {
+        let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+        if shown != Some(secs) {
+            shown = Some(secs);
+            on_event(Event::Waiting { next_in: left });
+        }
+    })
+}
+
 /// Sleeps until `clock.elapsed()` reaches `t`; false when `stop` was set.
 fn wait_until(clock: &dyn Clock, t: Duration, stop: &AtomicBool) -> bool {
+    wait(clock, t, stop, &mut |_| {})
+}
+
+/// [`wait_until`], calling `each` with the time left before every sleep.
+fn wait(clock: &dyn Clock, t: Duration, stop: &AtomicBool, each: &mut dyn FnMut(Duration)) -> bool {
     loop {
         if stop.load(Ordering::SeqCst) {
             return false;
@@ -407,6 +445,7 @@ fn wait_until(clock: &dyn Clock, t: Duration, stop: &AtomicBool) -> bool {
         if now >= t {
             return true;
         }
+        each(t - now);
         clock.sleep((t - now).min(POLL));
     }
 }
@@ -892,7 +931,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(text, "# TYPE up gauge\nup 1\n");
-        assert_eq!(events.iter().filter(|e| e.starts_with("Waiting")).count(), 2);
+        // Each 29.7 s wait counts down: 29.7 s, then every whole second left.
+        assert_eq!(events.iter().filter(|e| e.starts_with("Waiting")).count(), 2 * 30);
         assert_eq!(
             f.log.borrow()[..3],
             ["http://h:1/debug/pprof/heap?gc=1", "http://h:1/debug/pprof/goroutine", "http://h:1/metrics"]
@@ -1001,14 +1041,63 @@ mod tests {
         let f = FakeFetch::new(vec![ok(&g)]);
         let e = run(&o, &f, &FakeClock::new(), &AtomicBool::new(false), &mut |_| {}).unwrap_err().to_string();
         assert!(e.contains("not a heap profile (it has sample types: goroutine)"), "{e}");
+    }
 
-        // A /metrics that is not there is named, with the flag to fix it.
+    /// A process that serves no /metrics (issue 18, section 5): named once,
+    /// with the flag to fix it, never asked again, and the heap snapshots
+    /// go on; the run succeeds.
+    #[test]
+    fn a_missing_metrics_endpoint_is_dropped_once() {
+        let dir = tempfile::tempdir().unwrap();
         let mut o = opts(dir.path(), false, true);
-        o.count = Some(2);
+        o.count = Some(3);
         let good = FakeFetch::new(vec![]);
         let f = FakeFetch::new(vec![ok(&good.heap), status(404, "Not Found", "")]);
-        let e = run(&o, &f, &FakeClock::new(), &AtomicBool::new(false), &mut |_| {}).unwrap_err().to_string();
-        assert_eq!(e, "GET http://h:1/metrics: HTTP 404 Not Found (give its path with --metrics=PATH)");
+        let mut dropped = Vec::new();
+        let s = run(&o, &f, &FakeClock::new(), &AtomicBool::new(false), &mut |e| {
+            if let Event::Dropped { kind, error } = e {
+                dropped.push((kind, error.to_string()));
+            }
+        })
+        .unwrap();
+        assert_eq!(
+            dropped,
+            [(Kind::Metrics, "GET http://h:1/metrics: HTTP 404 Not Found (give its path with --metrics=PATH)".into())]
+        );
+        assert_eq!((s.ticks, s.count(Kind::Heap), s.count(Kind::Metrics), s.failures), (3, 3, 0, 1));
+        assert_eq!(
+            *f.log.borrow(),
+            [
+                "http://h:1/debug/pprof/heap?gc=1",
+                "http://h:1/metrics",
+                "http://h:1/debug/pprof/heap?gc=1",
+                "http://h:1/debug/pprof/heap?gc=1"
+            ],
+            "/metrics is not asked for again"
+        );
+        assert_eq!(names(dir.path()).len(), 3, "{:?}", names(dir.path()));
+    }
+
+    /// The wait before a tick reports the time left each time its whole
+    /// seconds change, so the bar's "next in" moves (issue 18, section 5).
+    #[test]
+    fn the_countdown_moves() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = opts(dir.path(), false, false);
+        o.count = Some(2);
+        o.every = Duration::from_secs(5);
+        let clock = leak(FakeClock::new());
+        let mut f = FakeFetch::new(vec![]);
+        f.clock = Some((clock, Duration::from_millis(100)));
+        let mut left = Vec::new();
+        run(&o, &f, clock, &AtomicBool::new(false), &mut |e| {
+            if let Event::Waiting { next_in } = e {
+                left.push(next_in);
+            }
+        })
+        .unwrap();
+        let ms: Vec<u128> = left.iter().map(|d| d.as_millis()).collect();
+        assert_eq!(ms, [4900, 4000, 3000, 2000, 1000], "one report per second left, from 4.9 s down");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! at build time from the trimmed copies in `proto/pyroscope/` (see their
 //! headers for origin and license).
 
-#![allow(missing_docs, clippy::all)]
+#![allow(missing_docs, clippy::all, rustdoc::invalid_html_tags)]
 
 /// `types.v1`: labels, series, points, profile types.
 pub mod types {

@@ -61,6 +61,7 @@ func main() {
 	logRequests := flag.Bool("log-requests", false, `print {"request":PATH} on stdout as each request arrives`)
 	exitOnEOF := flag.Bool("exit-on-eof", false, "exit when standard input is closed")
 	lifetime := flag.Duration("lifetime", 2*time.Minute, "exit after this long")
+	noMetrics := flag.Bool("no-metrics", false, "serve no /metrics (it answers 404, as net/http does for any unknown path)")
 	flag.Parse()
 
 	go grow()
@@ -80,14 +81,16 @@ func main() {
 		os.Stdout.Write(append(b, '\n'))
 	}
 
-	http.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
-		var m runtime.MemStats
-		runtime.ReadMemStats(&m)
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-		fmt.Fprintf(w, "# HELP go_goroutines Number of goroutines that currently exist.\n# TYPE go_goroutines gauge\ngo_goroutines %d\n", runtime.NumGoroutine())
-		fmt.Fprintf(w, "# HELP go_memstats_heap_inuse_bytes Heap bytes in use.\n# TYPE go_memstats_heap_inuse_bytes gauge\ngo_memstats_heap_inuse_bytes %d\n", m.HeapInuse)
-		fmt.Fprintf(w, "# HELP pprofserver_requests_total Requests served.\n# TYPE pprofserver_requests_total counter\npprofserver_requests_total %d\n", requests.Load())
-	})
+	if !*noMetrics {
+		http.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
+			var m runtime.MemStats
+			runtime.ReadMemStats(&m)
+			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+			fmt.Fprintf(w, "# HELP go_goroutines Number of goroutines that currently exist.\n# TYPE go_goroutines gauge\ngo_goroutines %d\n", runtime.NumGoroutine())
+			fmt.Fprintf(w, "# HELP go_memstats_heap_inuse_bytes Heap bytes in use.\n# TYPE go_memstats_heap_inuse_bytes gauge\ngo_memstats_heap_inuse_bytes %d\n", m.HeapInuse)
+			fmt.Fprintf(w, "# HELP pprofserver_requests_total Requests served.\n# TYPE pprofserver_requests_total counter\npprofserver_requests_total %d\n", requests.Load())
+		})
+	}
 
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := requests.Add(1)
