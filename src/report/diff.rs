@@ -161,13 +161,15 @@ pub struct Site {
 }
 
 impl Site {
-    /// Why the site is in its category, for the renderers: the rule, and
-    /// the deciding frame when it is not the allocating function.
+    /// Why the site is in its category, for the renderers: the rule (its
+    /// [`short_rule`] form), and the deciding frame when it is not the
+    /// allocating function.
     pub fn why(&self) -> String {
+        let rule = short_rule(&self.rule);
         if self.frame == self.function {
-            self.rule.clone()
+            rule
         } else {
-            format!("{} via {} ({})", self.category, self.frame, self.rule)
+            format!("{} via {} ({rule})", self.category, self.frame)
         }
     }
 
@@ -192,6 +194,50 @@ impl Site {
             (f.as_str(), m)
         })
     }
+}
+
+/// The short form of a site's `why` (`rule <regex>`): the pattern's
+/// literal start, unescaped (`rule github.com/gorilla/mux.…`), with `…`
+/// where the pattern goes on. Renderers show it where a whole regex would
+/// drown the row (the full text stays in JSON, and in HTML's hover).
+/// Signatures and "no rule matched" are short already.
+pub fn short_rule(why: &str) -> String {
+    let Some(pattern) = why.strip_prefix("rule ") else {
+        return why.to_string();
+    };
+    let mut lit = String::new();
+    let mut chars = pattern.strip_prefix('^').unwrap_or(pattern).chars().peekable();
+    let mut whole = true;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(e) if e.is_ascii_punctuation() => lit.push(e),
+                _ => {
+                    whole = false;
+                    break;
+                }
+            },
+            '$' if chars.peek().is_none() => break,
+            '*' | '?' | '{' => {
+                // The character before is optional: it is not literal.
+                lit.pop();
+                whole = false;
+                break;
+            }
+            '(' | ')' | '[' | ']' | '|' | '+' | '.' | '^' | '$' => {
+                whole = false;
+                break;
+            }
+            _ => lit.push(c),
+        }
+    }
+    if lit.chars().count() < 3 {
+        // Too little literal text to say anything: the pattern, shortened.
+        let head: String = pattern.chars().take(40).collect();
+        let more = if pattern.chars().count() > 40 { "…" } else { "" };
+        return format!("rule {head}{more}");
+    }
+    format!("rule {lit}{}", if whole { "" } else { "…" })
 }
 
 /// A function row, as `top` but with deltas.

@@ -433,53 +433,10 @@ fn sites_table(out: &mut dyn Write, id: &str, sites: &[Site], unit: &str) -> io:
             out,
             r#"<td class="name" title="{}"><code>{}</code></td></tr>"#,
             esc(&s.rule),
-            esc(&short_rule(&s.rule))
+            esc(&crate::report::diff::short_rule(&s.rule))
         )?;
     }
     writeln!(out, "</tbody></table>")
-}
-
-/// The short form of a site's `why` (`rule <regex>`): the pattern's
-/// literal start, unescaped (`rule github.com/gorilla/mux.…`), with `…`
-/// where the pattern goes on; the full text is the cell's title.
-/// Signatures and "no rule matched" are short already.
-pub(crate) fn short_rule(why: &str) -> String {
-    let Some(pattern) = why.strip_prefix("rule ") else {
-        return why.to_string();
-    };
-    let mut lit = String::new();
-    let mut chars = pattern.strip_prefix('^').unwrap_or(pattern).chars().peekable();
-    let mut whole = true;
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => match chars.next() {
-                Some(e) if e.is_ascii_punctuation() => lit.push(e),
-                _ => {
-                    whole = false;
-                    break;
-                }
-            },
-            '$' if chars.peek().is_none() => break,
-            '*' | '?' | '{' => {
-                // The character before is optional: it is not literal.
-                lit.pop();
-                whole = false;
-                break;
-            }
-            '(' | ')' | '[' | ']' | '|' | '+' | '.' | '^' | '$' => {
-                whole = false;
-                break;
-            }
-            _ => lit.push(c),
-        }
-    }
-    if lit.chars().count() < 3 {
-        // Too little literal text to say anything: the pattern, shortened.
-        let head: String = pattern.chars().take(40).collect();
-        let more = if pattern.chars().count() > 40 { "…" } else { "" };
-        return format!("rule {head}{more}");
-    }
-    format!("rule {lit}{}", if whole { "" } else { "…" })
 }
 
 pub(crate) fn flame_section(out: &mut dyn Write, folded: &[Folded], unit: &str, what: &str) -> io::Result<()> {
@@ -513,6 +470,7 @@ mod tests {
 
     #[test]
     fn rules_have_a_short_form() {
+        use crate::report::diff::short_rule;
         let mux = r"rule ^github\.com/gorilla/mux\.(NewRouter|newRouteRegexp|\(\*Router\)\.(NewRoute|Use))";
         assert_eq!(short_rule(mux), "rule github.com/gorilla/mux.…");
         assert_eq!(short_rule(r"rule ^main\.switchRouter\.func1$"), "rule main.switchRouter.func1");
