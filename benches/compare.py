@@ -28,6 +28,8 @@ them grown 1.5x), with its own scaling table.
 The issue's exact measurement (1x, 4x, 16x diff and a 1,000-snapshot
 trend, pprof timed once per scale at 16x because it takes minutes):
     benches/compare.py --runs 5 --scale 1 4 16 --diff --no-top --pprof-runs 3 --trend 250 1000
+and issue #22's, which adds the realistic and the random-shape pairs to every table:
+    benches/compare.py --runs 3 --scale 1 4 16 --diff --no-top --pprof-runs 1 --trend 250 1000 --live 0.1 --random
 """
 import argparse
 import os
@@ -207,9 +209,11 @@ def main():
                     subprocess.run([synth, "--shape", "random", gr, str(k), "1", "1.5"], check=True)
                 diff_table(f"synth-{k}x random-shape pair", fr, gr, ls, go, a, pprof_runs, random_scaling, k)
 
-    for title, rows in (("", scaling), (f", {a.live:.0%} of sites live" if a.live is not None else "", live_scaling),
-                        (", random shape", random_scaling)):
-        if len(rows) > 1 or (rows and a.random):
+    # The random shape's table also at one scale: it is the only table of that pair's ratios.
+    for title, rows, least in (("", scaling, 2),
+                               (f", {a.live:.0%} of sites live" if a.live is not None else "", live_scaling, 2),
+                               (", random shape", random_scaling, 1)):
+        if len(rows) >= least:
             scaling_table(title, rows)
 
     trend_rows = []
