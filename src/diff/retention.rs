@@ -359,15 +359,9 @@ impl RetentionGraph {
     pub fn growth_paths_of(d: &Diff, t: usize, k: usize) -> Vec<GrowthPath> {
         let n = d.ntypes();
         let live = |s: usize| d.base[s * n + t] != 0 || d.new[s * n + t] != 0;
-        // Bound on every partial sum of the values: under i64::MAX, no
-        // sum saturates, in either graph.
-        let bound: i128 = (0..d.stacks.len())
-            .map(|s| d.base[s * n + t].unsigned_abs() as i128 + d.new[s * n + t].unsigned_abs() as i128)
-            .sum();
-        if bound >= i64::MAX as i128 {
+        let Some(g) = RetentionGraph::of_changed(d, t) else {
             return RetentionGraph::build(d, t, |_| true).growth_paths(k);
-        }
-        let g = RetentionGraph::build(d, t, |s| d.base[s * n + t] != d.new[s * n + t]);
+        };
         // First stack (of those the full graph walks) through each root
         // edge, by outermost frame.
         let mut root_first = vec![u32::MAX; d.frames.len()];
@@ -397,6 +391,62 @@ impl RetentionGraph {
         // Among equals, the root edge the full graph added last (whose
         // first stack is latest) comes first.
         g.paths_by(k, |e| g.graph[e.target()].0.map_or(u32::MAX, |f| root_first[f as usize]), node_rank)
+    }
+
+    /// The graph of type `t` over the stacks whose BASE and NEW values
+    /// differ: every node and edge of the full graph (`build(d, t, |_|
+    /// true)`) whose delta is not zero, with that delta, numbered in their
+    /// own order. `None` when the values are so large that a sum could
+    /// saturate (the sum of their absolute values reaches i64::MAX), where
+    /// dropping the unchanged stacks' terms could change a delta.
+    pub fn of_changed(d: &Diff, t: usize) -> Option<RetentionGraph> {
+        let n = d.ntypes();
+        let bound: i128 = (0..d.stacks.len())
+            .map(|s| d.base[s * n + t].unsigned_abs() as i128 + d.new[s * n + t].unsigned_abs() as i128)
+            .sum();
+        (bound < i64::MAX as i128).then(|| RetentionGraph::build(d, t, |s| d.base[s * n + t] != d.new[s * n + t]))
+    }
+
+    /// For each caller → callee frame pair of `edges`, its first
+    /// appearance (`stack << 32 | position`, root first) in the walk of
+    /// the full graph of type `t`, whose edges are numbered in that order;
+    /// `u64::MAX` for a pair it does not have. One pass over the frames,
+    /// reading a table per frame and hashing only frames of which both
+    /// the caller and the callee are in `edges`; it stops when all are
+    /// found.
+    pub fn edge_first_appearances(d: &Diff, t: usize, edges: &[(u32, u32)]) -> Vec<u64> {
+        let n = d.ntypes();
+        let mut firsts = vec![u64::MAX; edges.len()];
+        let mut is_caller = vec![false; d.frames.len()];
+        let mut is_callee = vec![false; d.frames.len()];
+        let mut index: rustc_hash::FxHashMap<(u32, u32), usize> = Default::default();
+        for (i, &(a, b)) in edges.iter().enumerate() {
+            is_caller[a as usize] = true;
+            is_callee[b as usize] = true;
+            index.insert((a, b), i);
+        }
+        let mut left = index.len();
+        for s in 0..d.stacks.len() {
+            if left == 0 {
+                break;
+            }
+            if d.base[s * n + t] == 0 && d.new[s * n + t] == 0 {
+                continue;
+            }
+            let mut parent = ROOT;
+            for (pos, &f) in d.stacks.get(s).iter().rev().enumerate() {
+                if parent != ROOT && is_caller[parent as usize] && is_callee[f as usize] {
+                    if let Some(&i) = index.get(&(parent, f)) {
+                        if firsts[i] == u64::MAX {
+                            firsts[i] = ((s as u64) << 32) | pos as u64;
+                            left -= 1;
+                        }
+                    }
+                }
+                parent = f;
+            }
+        }
+        firsts
     }
 
     /// The deepest non-plumbing frame through which at least `share` of the
@@ -437,7 +487,7 @@ impl RetentionGraph {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::diff::StackTable;
     use petgraph::graph::EdgeIndex;
@@ -491,7 +541,7 @@ mod tests {
 
     /// A diff over `nstacks` random stacks of a few frames, with recursion,
     /// self-calls and zero weights; only the fields the graph reads are set.
-    fn random_diff(seed: u64, nstacks: usize, nframes: u32, nt: usize) -> Diff {
+    pub(in crate::diff) fn random_diff(seed: u64, nstacks: usize, nframes: u32, nt: usize) -> Diff {
         let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
         let mut next = move |n: u64| {
             x ^= x << 13;
