@@ -10,7 +10,8 @@ peak RSS of each as a Markdown table. On a shared machine the CPU time
 varies less than the wall time: other tenants delay a run more than they
 slow it.
 Cases: the 1x and 4x synthetic diff pairs, the 1x pair with 10% of its
-sites live (as real heap profiles, where most sites' objects were freed)
+sites live (as real heap profiles, where most sites' objects were freed),
+the 1x random-shape pair (issue #22: unstructured stacks, 5% grown)
 and trend over 250 snapshots,
 from benches/data/ (benches/compare.py writes them; cases whose inputs
 are missing are skipped); --only SUBSTRING keeps the cases whose name
@@ -52,6 +53,10 @@ def main():
         (
             "1x live-10% diff --format json",
             ["diff", "--format", "json", f"{d}/synth-1x-live.pb.gz", f"{d}/synth-1x-live-later.pb.gz"],
+        ),
+        (
+            "1x random-shape diff --format json",
+            ["diff", "--format", "json", f"{d}/synth-1x-random.pb.gz", f"{d}/synth-1x-random-later.pb.gz"],
         ),
         ("trend over 250 snapshots", ["trend", "--format", "json", f"{d}/trend250"]),
     ]

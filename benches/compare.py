@@ -2,7 +2,7 @@
 """Time leakscope against `go tool pprof` and plain `gzip -dc`, same file, same run.
 
 Usage: benches/compare.py [--runs N] [--scale K ...] [--diff] [--no-top]
-                          [--pprof-runs N] [--trend N ...] [--live FRACTION]
+                          [--pprof-runs N] [--trend N ...] [--live FRACTION] [--random]
 
 Builds leakscope in release mode (in $CARGO_TARGET_DIR, else target/),
 writes the deterministic synthetic heap profile (leakscope::synth, 200k
@@ -19,11 +19,17 @@ growth 1 + i/1000), with its peak RSS; give several N to see whether
 memory grows with the number of snapshots. --live F adds, at each scale, the
 diff of a pair in which only the share F of sites holds live objects (the
 rest are zero in inuse_*, as in real heap profiles; the corpus's have
-F = 0.01-0.12).
+F = 0.01-0.12). --random adds, at each scale, the diff of issue #22's
+unstructured pair (synth --shape random: each stack a random walk of 4-32
+frames over the functions, one location per function, no inlining, one
+numeric label per sample; the later profile has the same stacks, 5% of
+them grown 1.5x), with its own scaling table.
 
 The issue's exact measurement (1x, 4x, 16x diff and a 1,000-snapshot
 trend, pprof timed once per scale at 16x because it takes minutes):
     benches/compare.py --runs 5 --scale 1 4 16 --diff --no-top --pprof-runs 3 --trend 250 1000
+and issue #22's, which adds the realistic and the random-shape pairs to every table:
+    benches/compare.py --runs 3 --scale 1 4 16 --diff --no-top --pprof-runs 1 --trend 250 1000 --live 0.1 --random
 """
 import argparse
 import os
@@ -146,6 +152,8 @@ def main():
     ap.add_argument("--live", type=float, default=None,
                     help="with --diff, also diff a pair in which only this share of sites has live objects "
                          "(synth LIVE; real heap profiles: 0.01-0.12)")
+    ap.add_argument("--random", action="store_true",
+                    help="with --diff, also diff the random-shape pair (synth --shape random) at every scale")
     a = ap.parse_args()
     pprof_runs = a.pprof_runs or a.runs
 
@@ -162,7 +170,7 @@ def main():
           f"load average at start {os.getloadavg()[0]:.1f}")
     print(f"runs per command: {a.runs} (go tool pprof: {pprof_runs}), medians of wall time; "
           f"peak RSS is the max over runs\n")
-    scaling, live_scaling = [], []
+    scaling, live_scaling, random_scaling = [], [], []
     for k in a.scale:
         f = os.path.join(DATA, f"synth-{k}x.pb.gz")
         if not os.path.exists(f):
@@ -192,9 +200,20 @@ def main():
                 subprocess.run([synth, gl, str(k), "1", "1.5", str(a.live)], check=True, stderr=subprocess.DEVNULL)
                 diff_table(f"synth-{k}x pair, {a.live:.0%} of sites live", fl, gl, ls, go, a, pprof_runs,
                            live_scaling, k)
+            if a.random:
+                fr = os.path.join(DATA, f"synth-{k}x-random.pb.gz")
+                gr = os.path.join(DATA, f"synth-{k}x-random-later.pb.gz")
+                if not os.path.exists(fr):
+                    subprocess.run([synth, "--shape", "random", fr, str(k)], check=True)
+                if not os.path.exists(gr):
+                    subprocess.run([synth, "--shape", "random", gr, str(k), "1", "1.5"], check=True)
+                diff_table(f"synth-{k}x random-shape pair", fr, gr, ls, go, a, pprof_runs, random_scaling, k)
 
-    for title, rows in (("", scaling), (f", {a.live:.0%} of sites live" if a.live is not None else "", live_scaling)):
-        if len(rows) > 1:
+    # The random shape's table also at one scale: it is the only table of that pair's ratios.
+    for title, rows, least in (("", scaling, 2),
+                               (f", {a.live:.0%} of sites live" if a.live is not None else "", live_scaling, 2),
+                               (", random shape", random_scaling, 1)):
+        if len(rows) >= least:
             scaling_table(title, rows)
 
     trend_rows = []

@@ -3,7 +3,10 @@
 //! has other values and one site in 64 grown 1.5×), the pair that
 //! `benches/compare.py --diff` times end to end; then the same pair with
 //! only 10% of its sites live (the rest zero in inuse_*, as in real heap
-//! profiles), the pair of `compare.py --live 0.1`.
+//! profiles), the pair of `compare.py --live 0.1`; then issue #22's
+//! unstructured pair (`synth::Shape::Random`: stacks that are random walks
+//! sharing no prefixes, 5% of them grown), the pair of `compare.py
+//! --random`.
 //!
 //! `cargo bench --bench diff`.
 
@@ -19,6 +22,11 @@ use leakscope::diff::{diff_types, Options, Types};
 /// the share `live` of its sites live, generated once into benches/data/
 /// (gitignored) with the names compare.py uses.
 fn input(name: &str, variant: u64, live: f64) -> Vec<u8> {
+    input_shaped(name, variant, live, leakscope::synth::Shape::Tree)
+}
+
+/// [`input`] with stacks of the given shape.
+fn input_shaped(name: &str, variant: u64, live: f64, shape: leakscope::synth::Shape) -> Vec<u8> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/data");
     let path = dir.join(name);
     if let Ok(b) = std::fs::read(&path) {
@@ -27,6 +35,7 @@ fn input(name: &str, variant: u64, live: f64) -> Vec<u8> {
     std::fs::create_dir_all(&dir).expect("create benches/data");
     let mut spec = leakscope::synth::Spec::default();
     spec.live = live;
+    spec.shape = shape;
     if variant > 0 {
         spec.variant = variant;
         spec.time_nanos += variant as i64 * 3_600_000_000_000;
@@ -44,6 +53,13 @@ fn benches(c: &mut Criterion) {
         "synth-1x pair, 10% of sites live",
         &input("synth-1x-live.pb.gz", 0, 0.1),
         &input("synth-1x-live-later.pb.gz", 1, 0.1),
+    );
+    let random = leakscope::synth::Shape::Random;
+    pair(
+        c,
+        "synth-1x random-shape pair",
+        &input_shaped("synth-1x-random.pb.gz", 0, 1.0, random),
+        &input_shaped("synth-1x-random-later.pb.gz", 1, 1.0, random),
     );
 }
 

@@ -7,6 +7,10 @@
 //! types, a `space/bytes` period, one mapping, locations whose lines carry
 //! inlined frames, and stacks drawn from a call tree so that they share
 //! prefixes as real stacks do.
+//!
+//! [`Shape::Random`] is the adversarial shape of issue #22: stacks that are
+//! random walks over the functions, sharing no prefixes, so that nearly
+//! every caller → callee pair in the profile is distinct.
 
 use std::io::Write;
 
@@ -44,6 +48,39 @@ pub struct Spec {
     /// zero otherwise. 1.0, the default, draws every site's inuse values
     /// as the foundation issue's profile does, so few are zero.
     pub live: f64,
+    /// How the stacks are drawn.
+    pub shape: Shape,
+}
+
+/// How [`profile`] draws its stacks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Shape {
+    /// Stacks descend a call tree from 64 root paths, so they share
+    /// prefixes (the benchmark profile of the foundation issue).
+    #[default]
+    Tree,
+    /// Issue #22's unstructured profile: each stack is a random walk of
+    /// 4–32 frames over the functions, each frame a function drawn
+    /// uniformly, one location per function, no inlining, and one numeric
+    /// label (`bytes`) per sample. The values depend on `seed` alone;
+    /// `growth` multiplies the inuse values of one sample in 20 (5% of the
+    /// stacks), and grows their alloc values by as much, so that a later
+    /// snapshot (`growth` > 1) has the same stacks with 5% of them grown
+    /// and every other sample unchanged. `variant` and `live` only move
+    /// the profile's time.
+    Random,
+}
+
+impl std::str::FromStr for Shape {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Shape, String> {
+        match s {
+            "tree" => Ok(Shape::Tree),
+            "random" => Ok(Shape::Random),
+            _ => Err(format!("unknown shape {s:?} (tree or random)")),
+        }
+    }
 }
 
 impl Default for Spec {
@@ -57,6 +94,7 @@ impl Default for Spec {
             growth: 1.0,
             time_nanos: 1_764_000_000_000_000_000,
             live: 1.0,
+            shape: Shape::Tree,
         }
     }
 }
@@ -103,6 +141,9 @@ const PACKAGES: [&str; 12] = [
 
 /// Builds the profile message.
 pub fn profile(spec: &Spec) -> proto::Profile {
+    if spec.shape == Shape::Random {
+        return random_profile(spec);
+    }
     let mut rng = Rng(spec.seed);
     let mut strings: Vec<String> = vec![String::new()];
     let intern = |s: String, strings: &mut Vec<String>| -> i64 {
@@ -110,27 +151,7 @@ pub fn profile(spec: &Spec) -> proto::Profile {
         (strings.len() - 1) as i64
     };
     let mut p = proto::Profile::default();
-    for (t, u) in
-        [("alloc_objects", "count"), ("alloc_space", "bytes"), ("inuse_objects", "count"), ("inuse_space", "bytes")]
-    {
-        let ty = intern(t.into(), &mut strings);
-        let unit = intern(u.into(), &mut strings);
-        p.sample_type.push(proto::ValueType { r#type: ty, unit });
-    }
-    let space = intern("space".into(), &mut strings);
-    let bytes = intern("bytes".into(), &mut strings);
-    p.period_type = Some(proto::ValueType { r#type: space, unit: bytes });
-    p.period = 524_288;
-    p.time_nanos = spec.time_nanos;
-    let exe = intern("/usr/local/bin/gateway".into(), &mut strings);
-    p.mapping.push(proto::Mapping {
-        id: 1,
-        memory_start: 0x400000,
-        memory_limit: 0x4000000,
-        filename: exe,
-        has_functions: true,
-        ..Default::default()
-    });
+    heap_header(&mut p, &mut strings, spec.time_nanos);
 
     // Functions, with Go-looking names and files.
     let nfn = spec.functions.max(2);
@@ -216,6 +237,85 @@ pub fn profile(spec: &Spec) -> proto::Profile {
             location_id: stack,
             value: vec![objs.max(inuse_objs), objs.max(inuse_objs) * size, inuse_objs, inuse_objs * size],
             label: vec![],
+        });
+    }
+    p.string_table = strings;
+    p
+}
+
+/// The heap sample types, period and mapping every synthetic profile
+/// has, with their strings interned in `strings`.
+fn heap_header(p: &mut proto::Profile, strings: &mut Vec<String>, time_nanos: i64) {
+    let mut intern = |s: &str| -> i64 {
+        strings.push(s.to_string());
+        (strings.len() - 1) as i64
+    };
+    for (t, u) in
+        [("alloc_objects", "count"), ("alloc_space", "bytes"), ("inuse_objects", "count"), ("inuse_space", "bytes")]
+    {
+        let ty = intern(t);
+        let unit = intern(u);
+        p.sample_type.push(proto::ValueType { r#type: ty, unit });
+    }
+    let space = intern("space");
+    let bytes = intern("bytes");
+    p.period_type = Some(proto::ValueType { r#type: space, unit: bytes });
+    p.period = 524_288;
+    p.time_nanos = time_nanos;
+    let exe = intern("/usr/local/bin/gateway");
+    p.mapping.push(proto::Mapping {
+        id: 1,
+        memory_start: 0x400000,
+        memory_limit: 0x4000000,
+        filename: exe,
+        has_functions: true,
+        ..Default::default()
+    });
+}
+
+/// [`Shape::Random`]: see there.
+fn random_profile(spec: &Spec) -> proto::Profile {
+    let mut rng = Rng(spec.seed ^ 0x7a9d_0c3e_51b2_8f46);
+    let mut strings: Vec<String> = vec![String::new()];
+    let mut p = proto::Profile::default();
+    heap_header(&mut p, &mut strings, spec.time_nanos);
+    let label_key = strings.iter().position(|s| s == "bytes").expect("interned by heap_header") as i64;
+    let nfn = spec.functions.max(2);
+    for i in 0..nfn {
+        let pkg = PACKAGES[i % PACKAGES.len()];
+        strings.push(format!("{pkg}.fn{i}"));
+        let n = (strings.len() - 1) as i64;
+        strings.push(format!("{pkg}/file{}.go", i % 211));
+        let f = (strings.len() - 1) as i64;
+        p.function.push(proto::Function {
+            id: i as u64 + 1,
+            name: n,
+            system_name: n,
+            filename: f,
+            start_line: (i % 900) as i64 + 10,
+        });
+        p.location.push(proto::Location {
+            id: i as u64 + 1,
+            mapping_id: 1,
+            address: 0x401000 + 0x10 * i as u64,
+            line: vec![proto::Line { function_id: i as u64 + 1, line: (i % 500) as i64 + 20, column: 0 }],
+            is_folded: false,
+        });
+    }
+    let (lo, hi) = (4.min(spec.max_depth.max(1)), spec.max_depth.max(1));
+    for s in 0..spec.samples {
+        let depth = lo + rng.below(hi - lo + 1);
+        let stack: Vec<u64> = (0..depth).map(|_| rng.below(nfn) as u64 + 1).collect();
+        let size = [16i64, 32, 48, 64, 128, 256, 512, 1024, 4096, 32768][rng.below(10)];
+        let objs = 1 + rng.below(4096) as i64;
+        let inuse = rng.below(objs as usize + 1) as i64;
+        let grown = if spec.growth != 1.0 && s % 20 == 0 { ((inuse as f64) * spec.growth) as i64 } else { inuse };
+        // The grown objects were allocated since: alloc grows by as many.
+        let objs = objs + (grown - inuse).max(0);
+        p.sample.push(proto::Sample {
+            location_id: stack,
+            value: vec![objs, objs * size, grown, grown * size],
+            label: vec![proto::Label { key: label_key, str: 0, num: size, num_unit: 0 }],
         });
     }
     p.string_table = strings;

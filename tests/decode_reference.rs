@@ -121,3 +121,63 @@ fn decoder_agrees_with_prost_on_synthetic() {
     std::fs::write(&f, leakscope::synth::gzip_bytes(&spec)).unwrap();
     check(&f);
 }
+
+/// Issue #22's unstructured pair (`synth::Shape::Random`) is valid pprof:
+/// prost and our decoder agree on every field, `go tool pprof -raw` agrees
+/// with our decoder on every sample type's total (of each side, and of the
+/// diff with `-base`), and the pair has the shape the issue describes.
+#[test]
+fn random_shape_pair_is_valid_pprof() {
+    use leakscope::synth::{Shape, Spec};
+    let mut spec = Spec::default();
+    spec.shape = Shape::Random;
+    spec.samples = 4000;
+    spec.functions = 600;
+    let mut later = spec.clone();
+    later.growth = 1.5;
+    later.variant = 1;
+    later.time_nanos += 3_600_000_000_000;
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("random-a.pb.gz"), dir.path().join("random-b.pb.gz"));
+    std::fs::write(&a, leakscope::synth::gzip_bytes(&spec)).unwrap();
+    std::fs::write(&b, leakscope::synth::gzip_bytes(&later)).unwrap();
+    check(&a);
+    check(&b);
+
+    // The shape: 4-32 frames, one single-line location per function, one
+    // numeric label per sample; B has A's stacks, 5% of them grown.
+    let (pa, pb) = (leakscope::synth::profile(&spec), leakscope::synth::profile(&later));
+    assert_eq!(pa.location.len(), pa.function.len());
+    assert!(pa.location.iter().all(|l| l.line.len() == 1));
+    let mut grown = 0;
+    for (x, y) in pa.sample.iter().zip(&pb.sample) {
+        assert!((4..=32).contains(&x.location_id.len()));
+        assert_eq!(x.location_id, y.location_id);
+        assert_eq!(x.label.len(), 1);
+        assert!(x.label[0].num > 0 && x.label[0].str == 0);
+        if x.value != y.value {
+            grown += 1;
+            assert!(y.value[2] > x.value[2] && y.value[3] > x.value[3] && y.value[0] >= y.value[2]);
+        }
+    }
+    assert!((180..=200).contains(&grown), "{grown} of 4000 samples grown");
+    let depths: usize = pa.sample.iter().map(|s| s.location_id.len()).sum();
+    assert!((64_000..80_000).contains(&depths), "{depths} frames: stacks of 18 frames on average");
+
+    let Some(go) = go() else { return };
+    let totals = |p: &leakscope::profile::Profile| -> Vec<i64> {
+        (0..p.sample_types.len()).map(|t| (0..p.num_samples()).map(|i| p.sample_values(i)[t]).sum()).collect()
+    };
+    let raw_totals = |r: &RawProfile| -> Vec<i64> {
+        (0..r.sample_types.len()).map(|t| r.samples.iter().map(|s| s.0[t]).sum()).collect()
+    };
+    let ours_a = totals(&leakscope::pprof::parse(&std::fs::read(&a).unwrap()).unwrap());
+    let ours_b = totals(&leakscope::pprof::parse(&std::fs::read(&b).unwrap()).unwrap());
+    let ra = pprof_raw(&go, &a, None);
+    assert_eq!(ra.samples.len(), 4000);
+    assert_eq!(raw_totals(&ra), ours_a);
+    assert_eq!(raw_totals(&pprof_raw(&go, &b, None)), ours_b);
+    let want: Vec<i64> = ours_b.iter().zip(&ours_a).map(|(b, a)| b - a).collect();
+    assert_eq!(raw_totals(&pprof_raw(&go, &b, Some(&a))), want);
+    assert!(want[3] > 0, "B grew");
+}

@@ -13,7 +13,27 @@ use crate::report::dot::{Graph, Node, NodeKind};
 
 /// Builds the growth graph of sample type `t`.
 pub fn growth_graph(d: &Diff, t: usize, rules: &RuleSet, nodecount: usize, title: String) -> Graph {
-    let g = RetentionGraph::build(d, t, |_| true);
+    // Only deltas are drawn: the graph of the stacks that changed has
+    // every node and edge of non-zero delta, with the same delta. Nodes are
+    // ordered by delta and name, which no numbering changes; the edges are
+    // put back in the full graph's order below.
+    match RetentionGraph::of_changed(d, t) {
+        Some(g) => from_graph(d, t, rules, nodecount, title, g, false),
+        None => from_graph(d, t, rules, nodecount, title, RetentionGraph::build(d, t, |_| true), true),
+    }
+}
+
+/// [`growth_graph`] from `g`: the full graph (`full`), whose edges are in
+/// the order drawn, or the graph of the stacks that changed.
+fn from_graph(
+    d: &Diff,
+    t: usize,
+    rules: &RuleSet,
+    nodecount: usize,
+    title: String,
+    g: RetentionGraph,
+    full: bool,
+) -> Graph {
     let mut nodes: Vec<_> = g
         .graph
         .node_indices()
@@ -87,6 +107,7 @@ pub fn growth_graph(d: &Diff, t: usize, rules: &RuleSet, nodecount: usize, title
             })
             .collect();
     let mut edges = Vec::new();
+    let mut pairs = Vec::new();
     for e in g.graph.edge_references() {
         let (a, b) = (id[e.source().index()], id[e.target().index()]);
         let delta = e.weight().delta();
@@ -94,8 +115,50 @@ pub fn growth_graph(d: &Diff, t: usize, rules: &RuleSet, nodecount: usize, title
             continue;
         }
         edges.push((a, b, delta));
+        pairs.push((nodes[a].1, nodes[b].1));
+    }
+    if !full {
+        // The full graph numbers its edges by first appearance.
+        let firsts = RetentionGraph::edge_first_appearances(d, t, &pairs);
+        let mut order: Vec<usize> = (0..edges.len()).collect();
+        order.sort_by_key(|&i| firsts[i]);
+        edges = order.into_iter().map(|i| edges[i]).collect();
     }
     used.sort_unstable();
     let legend = used.iter().map(|&c| (c, rules.category_name(Some(c)).to_string())).collect();
     Graph { title, unit: d.types[t].1.clone(), growing, nodes: out_nodes, edges, legend }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attribute::FrameInfo;
+
+    /// The graph of the changed stacks draws what the full graph draws,
+    /// edges in the same order, on random diffs with unchanged stacks.
+    #[test]
+    fn growth_graph_of_the_changed_stacks_equals_the_full_graphs() {
+        let rules = RuleSet::load(None).expect("built-in rules");
+        let mut drawn = 0;
+        for (seed, nstacks, nframes) in [(11, 3000, 20), (12, 8000, 200), (13, 20_000, 2000)] {
+            let mut d = super::super::retention::tests::random_diff(seed, nstacks, nframes, 2);
+            d.frame_info = (0..nframes)
+                .map(|f| FrameInfo {
+                    class: if f % 5 == 0 { FrameClass::Plumbing } else { FrameClass::Unknown },
+                    sig_bits: 0,
+                })
+                .collect();
+            for s in (0..d.stacks.len()).filter(|s| s % 3 != 0) {
+                d.new[s * 2] = d.base[s * 2];
+            }
+            for nodecount in [0, 10, 80] {
+                let full =
+                    from_graph(&d, 0, &rules, nodecount, "t".into(), RetentionGraph::build(&d, 0, |_| true), true);
+                let got = growth_graph(&d, 0, &rules, nodecount, "t".into());
+                assert_eq!(format!("{got:?}"), format!("{full:?}"), "seed {seed} nodecount {nodecount}");
+                drawn += full.edges.len();
+            }
+        }
+        assert!(drawn > 1000, "only {drawn} edges drawn");
+    }
 }

@@ -152,8 +152,8 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
     };
     // The retention graph is built on another thread while the sites are
     // summed: the two are independent passes over the stacks.
-    let (g, (sites, sig_acc)) = rayon::join(
-        || RetentionGraph::build(d, t, |_| true),
+    let (paths, (sites, sig_acc)) = rayon::join(
+        || RetentionGraph::growth_paths_of(d, t, 3),
         || {
             let mut sites: FxHashMap<(usize, u32), Acc> = FxHashMap::default();
             let mut sig_acc: Vec<(i64, i64, bool)> = vec![(0, 0, false); rules.file.signatures.len()];
@@ -283,8 +283,7 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
         .collect();
 
     // Retention graph: growth paths, and who dominates unattributed growth.
-    let growth_paths: Vec<PathRow> = g
-        .growth_paths(3)
+    let growth_paths: Vec<PathRow> = paths
         .into_iter()
         .map(|p| PathRow {
             delta: p.deltas.first().copied().unwrap_or(0),
