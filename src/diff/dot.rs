@@ -132,7 +132,7 @@ fn from_graph(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attribute::FrameInfo;
+    use crate::attribute::{Attribution, FrameInfo};
 
     /// The graph of the changed stacks draws what the full graph draws,
     /// edges in the same order, on random diffs with unchanged stacks.
@@ -146,6 +146,15 @@ mod tests {
                 .map(|f| FrameInfo {
                     class: if f % 5 == 0 { FrameClass::Plumbing } else { FrameClass::Unknown },
                     sig_bits: 0,
+                })
+                .collect();
+            // Node colours come from the stacks' categories.
+            d.attributions = (0..d.stacks.len())
+                .map(|s| Attribution {
+                    category: (s % 4 != 0).then_some((s % 3) as u16),
+                    frame: 0,
+                    signature: None,
+                    rule: None,
                 })
                 .collect();
             for s in (0..d.stacks.len()).filter(|s| s % 3 != 0) {
