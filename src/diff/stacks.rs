@@ -164,17 +164,11 @@ fn collect_n<const N: usize, const SAT: bool>(
     // that a frame costs one array read rather than three.
     let pairs: Vec<(u32, u32)> = agg.loc_nodes.iter().map(|&n| (n, map[n as usize])).collect();
     let offs = &agg.loc_node_offsets;
-    // When every location has exactly one line (no inlining), location l's
-    // pair is pairs[l]: a frame then costs one read, not two dependent ones.
-    let single = offs.len() == pairs.len() + 1 && offs.iter().enumerate().all(|(i, &o)| o as usize == i);
     let value_len = if node_values { nn * nt } else { 0 };
     let mut flat = vec![0i64; value_len];
-    // Node n's cum, kept beside the stamp of the last sample that counted
-    // it (`acc[n * w]`, then its `nt` values), so that a frame's node costs
-    // one cache miss rather than two: acc[n * w] == stamp means node n
-    // already got this sample's cum.
-    let w = nt + 1;
-    let mut acc = vec![0i64; if node_values { nn * w } else { 0 }];
+    let mut cum = vec![0i64; value_len];
+    // seen[n] == stamp means node n already got this sample's cum.
+    let mut seen = vec![0u32; if node_values { nn } else { 0 }];
     // Sized for every non-zero sample a distinct stack, as in a heap
     // profile (Go writes one sample per stack), at the profile's mean lines
     // per location and mean locations per sample (capped: only a hint).
@@ -204,37 +198,26 @@ fn collect_n<const N: usize, const SAT: bool>(
         if node_values {
             let stamp = s as u32 + 1;
             nbuf.clear();
-            if single {
-                for &loc in stack {
-                    let (n, f) = pairs[loc as usize];
+            for &loc in stack {
+                let loc = loc as usize;
+                for &(n, f) in &pairs[offs[loc] as usize..offs[loc + 1] as usize] {
                     buf.push(f);
                     nbuf.push(n);
-                }
-            } else {
-                for &loc in stack {
-                    let loc = loc as usize;
-                    for &(n, f) in &pairs[offs[loc] as usize..offs[loc + 1] as usize] {
-                        buf.push(f);
-                        nbuf.push(n);
-                    }
                 }
             }
             // Without a branch on the stamp, whose mispredictions would
             // make the cache misses of a stack's nodes wait for each other:
             // a node already counted for this sample adds zero.
-            let stamp = i64::from(stamp);
             for &n in &nbuf {
-                let slot = &mut acc[n as usize * w..(n as usize + 1) * w];
-                let mask = -i64::from(slot[0] != stamp);
-                slot[0] = stamp;
-                add_masked::<N, SAT>(&mut slot[1..], sv, mask);
+                let n = n as usize;
+                let mask = -i64::from(seen[n] != stamp);
+                seen[n] = stamp;
+                add_masked::<N, SAT>(&mut cum[n * nt..(n + 1) * nt], sv, mask);
             }
             if let Some(&leaf) = stack.first() {
                 let n = pairs[offs[leaf as usize] as usize].0 as usize;
                 add_masked::<N, SAT>(&mut flat[n * nt..(n + 1) * nt], sv, -1);
             }
-        } else if single {
-            buf.extend(stack.iter().map(|&loc| pairs[loc as usize].1));
         } else {
             for &loc in stack {
                 let loc = loc as usize;
@@ -250,7 +233,6 @@ fn collect_n<const N: usize, const SAT: bool>(
             *acc = acc.saturating_add(*v);
         }
     }
-    let cum = acc.chunks_exact(w).flat_map(|c| c[1..].iter().copied()).collect();
     Collected { table, vals, flat, cum }
 }
 
