@@ -15,6 +15,7 @@
 
 pub mod capture;
 pub mod dir;
+pub(crate) mod net;
 pub mod pyroscope;
 pub mod tls;
 

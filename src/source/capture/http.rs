@@ -247,42 +247,7 @@ impl Fetch for UreqFetcher {
 }
 
 fn transport_error(e: ureq::Error) -> TransportError {
-    use ureq::Error as E;
-    let (message, transient) = match &e {
-        E::Io(io) => {
-            let transient = matches!(
-                io.kind(),
-                IoKind::ConnectionRefused
-                    | IoKind::ConnectionReset
-                    | IoKind::ConnectionAborted
-                    | IoKind::NotConnected
-                    | IoKind::BrokenPipe
-                    | IoKind::TimedOut
-                    | IoKind::Interrupted
-                    | IoKind::UnexpectedEof
-                    | IoKind::WouldBlock
-                    | IoKind::AddrNotAvailable
-                    | IoKind::HostUnreachable
-                    | IoKind::NetworkUnreachable
-                    | IoKind::NetworkDown
-            );
-            let s = io.to_string();
-            let s = match s.find(" (os error") {
-                Some(i) => s[..i].to_string(),
-                None => s,
-            };
-            (s.to_lowercase(), transient)
-        }
-        E::Timeout(t) => (format!("timed out ({t})"), true),
-        E::HostNotFound => ("host not found".to_string(), true),
-        E::ConnectionFailed => ("connection failed".to_string(), true),
-        E::Protocol(p) => (format!("bad HTTP response: {p}"), true),
-        E::BodyExceedsLimit(n) => (format!("response larger than {n} bytes"), false),
-        E::BadUri(u) => (format!("bad URL: {u}"), false),
-        E::TooManyRedirects => ("too many redirects".to_string(), false),
-        E::Tls(t) => (format!("TLS: {t}"), false),
-        other => (other.to_string(), false),
-    };
+    let (message, transient) = crate::source::net::transport_error(&e, "response");
     TransportError { message, transient }
 }
 

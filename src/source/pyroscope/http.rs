@@ -4,10 +4,10 @@
 //! the response message; an error status holds a JSON `{code, message}`.
 //! (connectrpc.com/docs/protocol, "Unary-Request" and "Error end-stream".)
 
-use std::io::ErrorKind as IoKind;
 use std::time::Duration;
 
 use super::Error;
+use crate::source::net::{one_line, transport_error};
 
 /// How to reach a Pyroscope server.
 #[derive(Debug, Clone)]
@@ -243,7 +243,7 @@ impl Transport {
         let mut resp = match rb.send(body) {
             Ok(r) => r,
             Err(e) => {
-                let (message, transient) = transport_error(&e);
+                let (message, transient) = transport_error(&e, "answer");
                 let err = unreachable(message);
                 return Err(if transient { Attempt::Retry(err) } else { Attempt::Fail(err) });
             }
@@ -251,7 +251,7 @@ impl Transport {
         let status = resp.status();
         let ctype = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
         let body = resp.body_mut().with_config().limit(MAX_BODY).read_to_vec().map_err(|e| {
-            let (message, transient) = transport_error(&e);
+            let (message, transient) = transport_error(&e, "answer");
             let err = unreachable(format!("reading the answer to {method}: {message}"));
             if transient {
                 Attempt::Retry(err)
@@ -315,11 +315,6 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(base + jitter)
 }
 
-/// Collapses whitespace so a message stays on one line.
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 /// The `code` and `message` of a Connect error body. Pyroscope sometimes
 /// wraps a whole Connect error JSON inside `message`: unwrap it.
 pub(crate) fn connect_error(body: &[u8]) -> (Option<String>, Option<String>) {
@@ -336,45 +331,6 @@ pub(crate) fn connect_error(body: &[u8]) -> (Option<String>, Option<String>) {
         }
     }
     (code, message.map(|m| one_line(&m)))
-}
-
-fn transport_error(e: &ureq::Error) -> (String, bool) {
-    use ureq::Error as E;
-    match e {
-        E::Io(io) => {
-            let transient = matches!(
-                io.kind(),
-                IoKind::ConnectionRefused
-                    | IoKind::ConnectionReset
-                    | IoKind::ConnectionAborted
-                    | IoKind::NotConnected
-                    | IoKind::BrokenPipe
-                    | IoKind::TimedOut
-                    | IoKind::Interrupted
-                    | IoKind::UnexpectedEof
-                    | IoKind::WouldBlock
-                    | IoKind::AddrNotAvailable
-                    | IoKind::HostUnreachable
-                    | IoKind::NetworkUnreachable
-                    | IoKind::NetworkDown
-            );
-            let s = io.to_string();
-            let s = match s.find(" (os error") {
-                Some(i) => s[..i].to_string(),
-                None => s,
-            };
-            (s.to_lowercase(), transient)
-        }
-        E::Timeout(t) => (format!("timed out ({t})"), true),
-        E::HostNotFound => ("host not found".to_string(), true),
-        E::ConnectionFailed => ("connection failed".to_string(), true),
-        E::Protocol(p) => (format!("bad HTTP answer: {p}"), true),
-        E::BodyExceedsLimit(n) => (format!("answer larger than {n} bytes"), false),
-        E::BadUri(u) => (format!("bad URL: {u}"), false),
-        E::TooManyRedirects => ("too many redirects".to_string(), false),
-        E::Tls(t) => (format!("TLS: {t}"), false),
-        other => (one_line(&other.to_string()), false),
-    }
 }
 
 #[cfg(test)]
