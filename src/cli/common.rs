@@ -242,25 +242,36 @@ impl TrendRun<'_> {
         };
         let format = self.format.report(self.color);
         let doc = crate::trend(self.inputs, &rules, &o, format.needs()).map_err(|e| anyhow!("{e}"))?;
-        for s in &doc.report.skipped {
-            eprintln!("leakscope: warning: skipped {s}");
-        }
-        for w in &doc.warnings {
-            eprintln!("leakscope: warning: {w}");
-        }
-        report::render::trend::render(&doc, format, out)?;
-        out.flush()?;
-        let r = &doc.report;
-        let category_delta = |n: &str| r.categories.iter().find(|c| c.name == n).map_or(0, |c| c.delta);
-        Ok(gates.exit_code(&Outcome {
-            total_delta: r.total_delta,
-            unit: &r.sample_type.unit,
-            min_growth: r.min_growth,
-            leak: r.verdict.leak,
-            restarted: !r.restarts.is_empty(),
-            category_delta: &category_delta,
-        }))
+        finish_trend(&doc, format, &gates, out)
     }
+}
+
+/// The end of every trend run (files or Pyroscope): warnings on stderr,
+/// the report on `out`, and the exit code from the gates.
+pub(crate) fn finish_trend(
+    doc: &report::trend::TrendDocument,
+    format: report::Format,
+    gates: &Checked,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<ExitCode> {
+    for s in &doc.report.skipped {
+        eprintln!("leakscope: warning: skipped {s}");
+    }
+    for w in &doc.warnings {
+        eprintln!("leakscope: warning: {w}");
+    }
+    report::render::trend::render(doc, format, out)?;
+    out.flush()?;
+    let r = &doc.report;
+    let category_delta = |n: &str| r.categories.iter().find(|c| c.name == n).map_or(0, |c| c.delta);
+    Ok(gates.exit_code(&Outcome {
+        total_delta: r.total_delta,
+        unit: &r.sample_type.unit,
+        min_growth: r.min_growth,
+        leak: r.verdict.leak,
+        restarted: !r.restarts.is_empty(),
+        category_delta: &category_delta,
+    }))
 }
 
 /// Refuses two inputs read from standard input.

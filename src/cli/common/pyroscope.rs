@@ -9,8 +9,7 @@ use anyhow::anyhow;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{Outcome, TrendRun};
-use crate::report;
+use super::TrendRun;
 use crate::source::pyroscope::{self as pyro, time, Client, Config, Windows};
 
 /// How to reach Pyroscope: shared by `fleet`, and by `trend` and `diff`
@@ -214,24 +213,7 @@ pub fn trend_from_pyroscope(
     let doc = crate::trend_from_pyroscope(&client, &what, &rules, &o, format.needs(), &bar);
     bar.finish();
     let doc = doc.map_err(|e| anyhow!(e))?;
-    for s in &doc.report.skipped {
-        eprintln!("leakscope: warning: skipped {s}");
-    }
-    for w in &doc.warnings {
-        eprintln!("leakscope: warning: {w}");
-    }
-    report::render::trend::render(&doc, format, out)?;
-    out.flush()?;
-    let r = &doc.report;
-    let category_delta = |n: &str| r.categories.iter().find(|c| c.name == n).map_or(0, |c| c.delta);
-    Ok(gates.exit_code(&Outcome {
-        total_delta: r.total_delta,
-        unit: &r.sample_type.unit,
-        min_growth: r.min_growth,
-        leak: r.verdict.leak,
-        restarted: !r.restarts.is_empty(),
-        category_delta: &category_delta,
-    }))
+    super::finish_trend(&doc, format, &gates, out)
 }
 
 /// The two profiles of `diff --pyroscope`, and names for them (which
