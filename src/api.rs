@@ -59,6 +59,19 @@ pub struct DiffOptions {
 }
 
 impl DiffOptions {
+    /// The options of a trend's first/last diff: the trend's sample type,
+    /// rows and thresholds, with `extras` for the HTML and DOT drawings.
+    pub(crate) fn of_trend(o: &crate::trend::Options, sample_type: &str, extras: Extras) -> DiffOptions {
+        DiffOptions {
+            sample_type: Some(sample_type.to_string()),
+            nodecount: o.nodecount,
+            min_growth: o.min_growth,
+            min_growth_ratio: o.min_growth_ratio,
+            extras,
+            ..DiffOptions::new()
+        }
+    }
+
     /// The CLI's defaults: ten rows, growth of at least 1 MiB and 10% of
     /// the base, function granularity, text output.
     pub fn new() -> DiffOptions {
@@ -237,14 +250,7 @@ pub fn trend(
         let (i, j) = doc.report.analyzed;
         if i != j {
             let (first, last) = (doc.report.snapshots[i].file.clone(), doc.report.snapshots[j].file.clone());
-            let dopts = DiffOptions {
-                sample_type: Some(doc.report.sample_type.name.clone()),
-                nodecount: o.nodecount,
-                min_growth: o.min_growth,
-                min_growth_ratio: o.min_growth_ratio,
-                extras,
-                ..DiffOptions::new()
-            };
+            let dopts = DiffOptions::of_trend(o, &doc.report.sample_type.name, extras);
             let mut take =
                 |name: &str| kept.iter().position(|(p, _)| p.as_os_str() == name).map(|k| kept.swap_remove(k).1);
             let (kb, kn) = (take(&first), take(&last));

@@ -152,14 +152,7 @@ pub fn trend_from_pyroscope(
     if let (true, Some((first, last))) = ((extras.flame || extras.graph) && a != b, first_last) {
         let step = std::time::Duration::from_millis(windows.step.max(0) as u64);
         let names = (format!("{query} @ {}", rfc3339(first)), format!("{query} @ {}", rfc3339(last)));
-        let dopts = DiffOptions {
-            sample_type: Some(doc.report.sample_type.name.clone()),
-            nodecount: o.nodecount,
-            min_growth: o.min_growth,
-            min_growth_ratio: o.min_growth_ratio,
-            extras,
-            ..DiffOptions::new()
-        };
+        let dopts = DiffOptions::of_trend(o, &doc.report.sample_type.name, extras);
         let d = pyro::diff_profiles(client, profile_type, query, first, last, step)
             .map_err(|e| e.to_string())
             .and_then(|(b, n)| crate::diff_profiles(b, n, (&names.0, &names.1), rules, &dopts));
