@@ -214,63 +214,66 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
         }
         (out, elided)
     };
-    let name_of = |f: u32, files: bool| -> String {
+    let name_of = |f: u32, files: bool| -> &str {
         if f == u32::MAX {
-            "<no frames>".to_string()
+            "<no frames>"
         } else if let Some(file) = d.frame_files.get(f as usize).filter(|x| files && !x.is_empty()) {
-            file.clone()
+            file
         } else {
-            d.frames[f as usize].clone()
+            &d.frames[f as usize]
         }
     };
-    let mut site_rows: Vec<(Site, Option<usize>, Option<usize>)> = sites
-        .into_iter()
-        .map(|((c, function), acc)| {
-            let delta = acc.new.saturating_sub(acc.base);
-            // The explanation: the deciding frame and rule of the stack
-            // that changed most in the site's direction.
-            let explain = if delta >= 0 { acc.best } else { acc.worst }.map(|x| x.1);
-            let (frame, why) = explain.map_or(("<no frames>".to_string(), "no rule matched".to_string()), |s| {
-                let a = &d.attributions[s];
-                let frame = d.stacks.get(s).get(a.frame).map_or(u32::MAX, |&f| f);
-                let why = match (a.signature, a.rule) {
-                    (Some(si), _) => format!("signature {}", rules.file.signatures[si as usize].id),
-                    (None, Some(r)) => format!("rule {}", rules.pattern(r)),
-                    (None, None) => "no rule matched".to_string(),
-                };
-                (name_of(frame, false), why)
-            });
-            let site = Site {
-                category: cat_name(c),
-                function: name_of(function, by_file),
-                frame,
-                rule: why,
-                base: acc.base,
-                new: acc.new,
-                delta,
-                objects_delta: objs.map(|_| acc.obj),
-                stack: Vec::new(),
-                stack_elided: 0,
-            };
-            (site, acc.best.map(|b| b.1), acc.worst.map(|w| w.1))
-        })
-        .collect();
+    // Rows stay numbers until they are kept: a profile can have tens of
+    // thousands of sites, of which `nodecount` are shown, and building
+    // every row's strings took longer than the rest of the report. The
+    // growing ones by delta, the shrinking ones by loss, ties by name
+    // and then in key order (the sorts are stable).
     let limit = |n: usize| if o.nodecount == 0 { n } else { o.nodecount.min(n) };
-    let mut grow: Vec<_> = site_rows.iter().filter(|r| r.0.delta > 0).cloned().collect();
-    grow.sort_by(|a, b| b.0.delta.cmp(&a.0.delta).then_with(|| a.0.function.cmp(&b.0.function)));
-    grow.truncate(limit(grow.len()));
-    site_rows.retain(|r| r.0.delta < 0);
-    site_rows.sort_by(|a, b| a.0.delta.cmp(&b.0.delta).then_with(|| a.0.function.cmp(&b.0.function)));
-    site_rows.truncate(limit(site_rows.len()));
-    let with_stack = |(mut site, best, worst): (Site, Option<usize>, Option<usize>), growing: bool| {
-        if let Some(s) = if growing { best } else { worst } {
-            let alloc = allocating_position(d, s).unwrap_or(0);
-            (site.stack, site.stack_elided) = trimmed(s, d.attributions[s].frame, alloc);
-        }
-        site
+    let delta_of = |acc: &Acc| acc.new.saturating_sub(acc.base);
+    let ranked = |growing: bool| {
+        let mut rows: Vec<&((usize, u32), Acc)> =
+            sites.iter().filter(|(_, acc)| if growing { delta_of(acc) > 0 } else { delta_of(acc) < 0 }).collect();
+        rows.sort_by(|(ka, a), (kb, b)| {
+            let by_delta = if growing { delta_of(b).cmp(&delta_of(a)) } else { delta_of(a).cmp(&delta_of(b)) };
+            by_delta.then_with(|| name_of(ka.1, by_file).cmp(name_of(kb.1, by_file)))
+        });
+        rows.truncate(limit(rows.len()));
+        rows
     };
-    let sites: Vec<Site> = grow.into_iter().map(|r| with_stack(r, true)).collect();
-    let shrank: Vec<Site> = site_rows.into_iter().map(|r| with_stack(r, false)).collect();
+    let site = |&&((c, function), ref acc): &&((usize, u32), Acc)| -> Site {
+        let delta = delta_of(acc);
+        // The explanation: the deciding frame and rule of the stack that
+        // changed most in the site's direction, whose stack is shown.
+        let explain = if delta >= 0 { acc.best } else { acc.worst }.map(|x| x.1);
+        let (frame, why) = explain.map_or(("<no frames>".to_string(), "no rule matched".to_string()), |s| {
+            let a = &d.attributions[s];
+            let frame = d.stacks.get(s).get(a.frame).map_or(u32::MAX, |&f| f);
+            let why = match (a.signature, a.rule) {
+                (Some(si), _) => format!("signature {}", rules.file.signatures[si as usize].id),
+                (None, Some(r)) => format!("rule {}", rules.pattern(r)),
+                (None, None) => "no rule matched".to_string(),
+            };
+            (name_of(frame, false).to_string(), why)
+        });
+        let (stack, stack_elided) = match if delta > 0 { acc.best } else { acc.worst } {
+            Some((_, s)) if delta != 0 => trimmed(s, d.attributions[s].frame, allocating_position(d, s).unwrap_or(0)),
+            _ => (Vec::new(), 0),
+        };
+        Site {
+            category: cat_name(c),
+            function: name_of(function, by_file).to_string(),
+            frame,
+            rule: why,
+            base: acc.base,
+            new: acc.new,
+            delta,
+            objects_delta: objs.map(|_| acc.obj),
+            stack,
+            stack_elided,
+        }
+    };
+    let sites: Vec<Site> = ranked(true).iter().map(site).collect();
+    let shrank: Vec<Site> = ranked(false).iter().map(site).collect();
 
     let mut signatures: Vec<SignatureHit> = sig_acc
         .iter()
