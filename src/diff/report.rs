@@ -97,6 +97,17 @@ pub fn allocating_frame(d: &Diff, s: usize) -> Option<u32> {
     allocating_position(d, s).map(|i| d.stacks.get(s)[i])
 }
 
+/// Keeps the `keep` first of `v` in `order` (a total order), sorted. A
+/// report shows a few rows of tens of thousands: selecting them first
+/// sorts only those.
+fn top<T>(v: &mut Vec<T>, keep: usize, order: impl Fn(&T, &T) -> std::cmp::Ordering) {
+    if keep < v.len() {
+        v.select_nth_unstable_by(keep, &order);
+        v.truncate(keep);
+    }
+    v.sort_unstable_by(order);
+}
+
 /// Builds the report for sample type `o.sample_type`.
 pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
     let t = o.sample_type;
@@ -233,11 +244,13 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
     let ranked = |growing: bool| {
         let mut rows: Vec<&((usize, u32), Acc)> =
             sites.iter().filter(|(_, acc)| if growing { delta_of(acc) > 0 } else { delta_of(acc) < 0 }).collect();
-        rows.sort_by(|(ka, a), (kb, b)| {
+        // Keys are distinct: the last tie-break is the key order.
+        let order = |(ka, a): &&((usize, u32), Acc), (kb, b): &&((usize, u32), Acc)| {
             let by_delta = if growing { delta_of(b).cmp(&delta_of(a)) } else { delta_of(a).cmp(&delta_of(b)) };
-            by_delta.then_with(|| name_of(ka.1, by_file).cmp(name_of(kb.1, by_file)))
-        });
-        rows.truncate(limit(rows.len()));
+            by_delta.then_with(|| name_of(ka.1, by_file).cmp(name_of(kb.1, by_file))).then_with(|| ka.cmp(kb))
+        };
+        let keep = limit(rows.len());
+        top(&mut rows, keep, order);
         rows
     };
     let site = |&&((c, function), ref acc): &&((usize, u32), Acc)| -> Site {
@@ -321,24 +334,23 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
     };
 
     // Function table.
-    let mut fidx: Vec<usize> = (0..d.nodes.len())
-        .filter(|&i| {
+    // By |flat delta|, name, |cum delta|, then node order.
+    let mut fidx: Vec<(u64, u64, usize)> = (0..d.nodes.len())
+        .filter_map(|i| {
             let (f, c) = d.node_delta(i, t);
-            f != 0 || c != 0
+            (f != 0 || c != 0).then_some((f.unsigned_abs(), c.unsigned_abs(), i))
         })
         .collect();
-    fidx.sort_by(|&a, &b| {
-        let (fa, ca) = d.node_delta(a, t);
-        let (fb, cb) = d.node_delta(b, t);
-        fb.unsigned_abs()
-            .cmp(&fa.unsigned_abs())
-            .then_with(|| d.nodes[a].name.cmp(&d.nodes[b].name))
-            .then_with(|| cb.unsigned_abs().cmp(&ca.unsigned_abs()))
-    });
     let functions_total = fidx.len();
-    let functions: Vec<FunctionRow> = fidx[..limit(fidx.len())]
+    top(&mut fidx, limit(functions_total), |a, b| {
+        b.0.cmp(&a.0)
+            .then_with(|| d.nodes[a.2].name.cmp(&d.nodes[b.2].name))
+            .then_with(|| b.1.cmp(&a.1))
+            .then(a.2.cmp(&b.2))
+    });
+    let functions: Vec<FunctionRow> = fidx
         .iter()
-        .map(|&i| {
+        .map(|&(_, _, i)| {
             let (fd, cd) = d.node_delta(i, t);
             let n = &d.nodes[i];
             let name =
