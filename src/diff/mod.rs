@@ -13,6 +13,7 @@
 
 pub mod dot;
 pub mod fold;
+mod paths;
 pub mod report;
 pub mod restart;
 pub mod retention;
