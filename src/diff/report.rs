@@ -238,7 +238,7 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
     // thousands of sites, of which `nodecount` are shown, and building
     // every row's strings took longer than the rest of the report. The
     // growing ones by delta, the shrinking ones by loss, ties by name
-    // and then in key order (the sorts are stable).
+    // and then in key order.
     let limit = |n: usize| if o.nodecount == 0 { n } else { o.nodecount.min(n) };
     let delta_of = |acc: &Acc| acc.new.saturating_sub(acc.base);
     let ranked = |growing: bool| {
@@ -254,10 +254,11 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
         rows
     };
     let site = |&&((c, function), ref acc): &&((usize, u32), Acc)| -> Site {
-        let delta = delta_of(acc);
-        // The explanation: the deciding frame and rule of the stack that
+        // A ranked row grew or shrank (its delta is not zero). The
+        // explanation: the deciding frame and rule of the stack that
         // changed most in the site's direction, whose stack is shown.
-        let explain = if delta >= 0 { acc.best } else { acc.worst }.map(|x| x.1);
+        let delta = delta_of(acc);
+        let explain = if delta > 0 { acc.best } else { acc.worst }.map(|x| x.1);
         let (frame, why) = explain.map_or(("<no frames>".to_string(), "no rule matched".to_string()), |s| {
             let a = &d.attributions[s];
             let frame = d.stacks.get(s).get(a.frame).map_or(u32::MAX, |&f| f);
@@ -268,10 +269,8 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
             };
             (name_of(frame, false).to_string(), why)
         });
-        let (stack, stack_elided) = match if delta > 0 { acc.best } else { acc.worst } {
-            Some((_, s)) if delta != 0 => trimmed(s, d.attributions[s].frame, allocating_position(d, s).unwrap_or(0)),
-            _ => (Vec::new(), 0),
-        };
+        let (stack, stack_elided) = explain
+            .map_or((Vec::new(), 0), |s| trimmed(s, d.attributions[s].frame, allocating_position(d, s).unwrap_or(0)));
         Site {
             category: cat_name(c),
             function: name_of(function, by_file).to_string(),

@@ -293,21 +293,8 @@ impl RetentionGraph {
         // Equal deltas: the root edge added last first (`edges` lists a
         // node's edges newest first, and the sort is stable); the callee
         // of lowest index.
-        self.paths_by(k, |e| e.id().index() as u64, |n| n.index() as u64)
-    }
-
-    /// [`RetentionGraph::growth_paths`] with the order of equal deltas
-    /// given: of two root edges, the one of larger `root_key` first; of two
-    /// callee edges, the one whose target has the smaller `node_key`.
-    /// `node_key` is called only on ties.
-    fn paths_by<K: Ord>(
-        &self,
-        k: usize,
-        root_key: impl Fn(petgraph::graph::EdgeReference<'_, Weight>) -> K,
-        mut node_key: impl FnMut(NodeIndex) -> u64,
-    ) -> Vec<GrowthPath> {
         let mut firsts: Vec<_> = self.graph.edges(self.root).filter(|e| e.weight().delta() > 0).collect();
-        firsts.sort_by_key(|&e| (std::cmp::Reverse(e.weight().delta()), std::cmp::Reverse(root_key(e))));
+        firsts.sort_by_key(|&e| (std::cmp::Reverse(e.weight().delta()), std::cmp::Reverse(e.id().index())));
         firsts
             .into_iter()
             .take(k)
@@ -317,7 +304,6 @@ impl RetentionGraph {
                 let mut seen = vec![false; self.graph.node_count()];
                 let mut cur = e.target();
                 let mut carried = e.weight().delta();
-                let mut tied = Vec::new();
                 loop {
                     seen[cur.index()] = true;
                     if let Some(f) = self.graph[cur].0 {
@@ -331,18 +317,13 @@ impl RetentionGraph {
                         .map(|e| e.weight().delta())
                         .max();
                     let Some(best) = best else { break };
-                    tied.clear();
-                    tied.extend(
-                        self.graph
-                            .edges(cur)
-                            .filter(|e| e.weight().delta() == best && !seen[e.target().index()])
-                            .map(|e| e.target()),
-                    );
-                    let next = if tied.len() == 1 {
-                        tied[0]
-                    } else {
-                        *tied.iter().min_by_key(|&&n| node_key(n)).expect("the best edge is tied with itself")
-                    };
+                    let next = self
+                        .graph
+                        .edges(cur)
+                        .filter(|e| e.weight().delta() == best && !seen[e.target().index()])
+                        .map(|e| e.target())
+                        .min()
+                        .expect("the best edge is tied with itself");
                     carried = best;
                     cur = next;
                 }
