@@ -78,6 +78,15 @@ pub fn site_name(k: SiteKey) -> u32 {
     k as u32
 }
 
+thread_local! {
+    /// Each thread's site table and (site, frame, value) list, kept
+    /// between snapshots ([`reduce_judged`]).
+    static SITE_BUFFERS: std::cell::Cell<SiteBuffers> = std::cell::Cell::new(Default::default());
+}
+
+/// A site table (key to row) and a list of (site row and frame, value).
+type SiteBuffers = (FxHashMap<SiteKey, u32>, Vec<(u64, i64)>);
+
 /// One snapshot's sites with their (primary, objects) values and deciding
 /// frame, sorted by key and packed as varints (key deltas, zigzag values,
 /// frame-name id): a trend keeps
@@ -314,10 +323,18 @@ fn reduce_judged(
     if !p.sample_types.is_empty() {
         let agg = aggregate_types(p, Granularity::Functions, &[]);
         let (names, info) = cache.get_all(rules, agg.nodes.iter().map(|n| n.name.as_str()));
-        // Sites by (category row, allocating function's name id, deciding
-        // frame's name id): nodes that print the same name are one site.
-        // Collapsed to (category row, function) when packed.
-        let mut local: FxHashMap<(SiteKey, u32), (i64, i64)> = FxHashMap::default();
+        // Sites by (category row, allocating function's name): a small
+        // table, summed as each sample is read. The deciding frame that
+        // holds the most in each site needs sums by (site, frame) too, and
+        // nearly every stack is its own such pair in a large profile: each
+        // sample's (site, frame, value) is appended to a list instead,
+        // sorted once at the end. Appending and sorting stay in cache where
+        // a map of all pairs would miss it on nearly every sample. Both
+        // buffers are the thread's, reused from snapshot to snapshot.
+        let (mut site_idx, mut pairs) = SITE_BUFFERS.take();
+        site_idx.clear();
+        pairs.clear();
+        let mut site_sums: Vec<(i64, i64)> = Vec::new();
         let mut no_frames = None;
         // Each location's frames summarized once: a sample's stack is then
         // attributed from its locations' spans, one per location, rather
@@ -366,34 +383,44 @@ fn reduce_judged(
                     names[n as usize]
                 }
             };
-            let frame = name_of(node);
             let at = if span.non_plumbing != NO_FRAME { span.non_plumbing } else { span.leaf };
-            let e = local.entry((site_key(c, name_of(at)), frame)).or_default();
+            let next = site_sums.len() as u32;
+            let i = *site_idx.entry(site_key(c, name_of(at))).or_insert(next);
+            if i == next {
+                site_sums.push((0, 0));
+            }
+            let e = &mut site_sums[i as usize];
             e.0 = e.0.saturating_add(v);
             e.1 = e.1.saturating_add(o);
+            pairs.push((u64::from(i) << 32 | u64::from(name_of(node)), v));
         }
-        // One row per (category, function): the values summed, and the
-        // deciding frame that holds the most (ties: the smaller name id).
-        let mut entries: Vec<(SiteKey, u32, i64, i64)> =
-            local.into_iter().map(|((k, f), (v, o))| (k, f, v, o)).collect();
-        entries.sort_unstable_by_key(|e| (e.0, e.1));
-        let mut packed: Vec<(SiteKey, i64, i64, u32)> = Vec::with_capacity(entries.len());
-        let mut best = 0i64;
-        for (k, f, v, o) in entries {
-            match packed.last_mut() {
-                Some(last) if last.0 == k => {
-                    last.1 = last.1.saturating_add(v);
-                    last.2 = last.2.saturating_add(o);
-                    if v > best {
-                        (last.3, best) = (f, v);
-                    }
-                }
-                _ => {
-                    packed.push((k, v, o, f));
-                    best = v;
-                }
+        // Each site's deciding frame: the one whose stacks hold the most
+        // (ties: the smaller name id, first in this order).
+        pairs.sort_unstable_by_key(|p| p.0);
+        let mut best: Vec<(u32, i64)> = vec![(u32::MAX, 0); site_sums.len()];
+        let mut j = 0;
+        while j < pairs.len() {
+            let key = pairs[j].0;
+            let mut sum = 0i64;
+            while j < pairs.len() && pairs[j].0 == key {
+                sum = sum.saturating_add(pairs[j].1);
+                j += 1;
+            }
+            let (i, f) = ((key >> 32) as usize, key as u32);
+            if best[i].0 == u32::MAX || sum > best[i].1 {
+                best[i] = (f, sum);
             }
         }
+        let mut packed: Vec<(SiteKey, i64, i64, u32)> = site_idx
+            .drain()
+            .map(|(k, i)| (k, site_sums[i as usize].0, site_sums[i as usize].1, best[i as usize].0))
+            .collect();
+        // A huge snapshot's buffers are not kept for the thread's life.
+        site_idx.shrink_to(1 << 16);
+        pairs.clear();
+        pairs.shrink_to(1 << 20);
+        SITE_BUFFERS.set((site_idx, pairs));
+        packed.sort_unstable_by_key(|e| e.0);
         sites = Sites::pack(&packed);
     }
     Reduced {
