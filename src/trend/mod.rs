@@ -1,13 +1,16 @@
 //! Many snapshots over time: per-site and per-category series, their
 //! shapes, slopes, restarts, and a verdict.
 //!
-//! Each snapshot is reduced to a few hundred aggregates as soon as it is
-//! read (totals, categories, attributed sites) and then dropped, so memory
-//! does not grow with the number of snapshots beyond those small rows.
+//! Each snapshot is reduced as soon as it is read (totals, categories, and
+//! a site per allocating function) and then dropped. The sites, thousands
+//! in a large service, go to a temporary file ([`spill`]) until the last
+//! snapshot says which to show, so memory does not grow with the number
+//! of snapshots beyond a small row each.
 //! Snapshots are reduced in parallel and ordered by the profile's own time,
 //! falling back to the file name.
 
 pub mod reduce;
+pub mod spill;
 pub mod stats;
 
 use std::path::{Path, PathBuf};
@@ -98,7 +101,9 @@ pub type Load<'a> = dyn Fn(&Path) -> Result<Profile, String> + Sync + 'a;
 /// Reduces and analyses the inputs. Each profile is loaded with `load`,
 /// reduced and dropped at once, in parallel.
 pub fn run(inputs: &Inputs, load: &Load<'_>, rules: &RuleSet, o: &Options) -> Result<TrendReport, String> {
-    run_inner(inputs, load, None, rules, o)
+    // Sites go to a temporary file as each snapshot is reduced, so memory
+    // does not grow with the number of snapshots ([`spill`]).
+    run_inner(inputs, load, None, &spill::Spill::temp_file(), rules, o)
 }
 
 /// Analyses snapshots reduced elsewhere (e.g. from Pyroscope, issue 21)
@@ -111,13 +116,14 @@ pub fn run_reduced(
 ) -> Result<TrendReport, String> {
     let inputs = Inputs { explicit: true, ..Inputs::default() };
     let load = |p: &Path| -> Result<Profile, String> { Err(format!("{}: not a file", p.display())) };
-    run_inner(&inputs, &load, Some((reduced, cache)), rules, o)
+    run_inner(&inputs, &load, Some((reduced, cache)), &spill::Spill::in_memory(), rules, o)
 }
 
 fn run_inner(
     inputs: &Inputs,
     load: &Load<'_>,
     given: Option<(Vec<Reduced>, reduce::FrameCache)>,
+    spill: &spill::Spill,
     rules: &RuleSet,
     o: &Options,
 ) -> Result<TrendReport, String> {
@@ -142,7 +148,16 @@ fn run_inner(
                         "{}: this is {kind}: trend judges heap profiles and goroutine profiles",
                         f.display()
                     ))),
-                    _ => reduce::reduce_as(f, &p, rules, &cache, o.sample_type.as_deref()).map(Ok),
+                    _ => {
+                        let mut r = reduce::reduce_as(f, &p, rules, &cache, o.sample_type.as_deref())?;
+                        drop(p);
+                        // A goroutine trend reads every snapshot's sites
+                        // into memory anyway (a series per group).
+                        if r.kind == Kind::Heap {
+                            r.sites = spill.put(std::mem::take(&mut r.sites));
+                        }
+                        Ok(Ok(r))
+                    }
                 }
             })
             .collect::<Result<_, String>>()?,
@@ -266,13 +281,12 @@ fn run_inner(
         .collect();
     categories.sort_by(|a, b| b.delta.cmp(&a.delta).then_with(|| a.name.cmp(&b.name)));
 
-    // Sites: the union of keys, ranked by growth; series only for the
-    // sites shown, read from each snapshot's packed sites in one pass.
-    let mut keys: rustc_hash::FxHashSet<SiteKey> = rustc_hash::FxHashSet::default();
-    for r in seg {
-        keys.extend(r.sites.iter().map(|(k, _, _)| k));
-    }
-    let (first_sites, last_sites) = (seg[0].sites.to_map(), seg[n - 1].sites.to_map());
+    // Sites ranked by growth from the first to the last snapshot: only a
+    // site in one of the two can have grown. Series only for the sites
+    // shown, read from each snapshot's packed sites in one pass.
+    let (first_packed, last_packed) = (spill.get(&seg[0].sites)?, spill.get(&seg[n - 1].sites)?);
+    let (first_sites, last_sites) = (first_packed.to_map(), last_packed.to_map());
+    let keys: rustc_hash::FxHashSet<SiteKey> = first_sites.keys().chain(last_sites.keys()).copied().collect();
     let mut growth_of: Vec<(i64, (usize, String), SiteKey)> = keys
         .into_iter()
         .map(|k| {
@@ -293,7 +307,7 @@ fn run_inner(
     // The deciding frame of the latest snapshot that has the site.
     let mut site_frames = vec![u32::MAX; shown.len()];
     for (j, r) in seg.iter().enumerate() {
-        for (k, v, ob, f) in r.sites.iter_with_frames() {
+        for (k, v, ob, f) in spill.get(&r.sites)?.iter_with_frames() {
             if let Some(&i) = shown.get(&k) {
                 site_vals[i][j] = v;
                 site_objs[i][j] = ob;
@@ -529,14 +543,14 @@ fn run_inner(
             .map(|c| seg[n - 1].categories[c as usize] - seg[0].categories[c as usize]);
         // Heap bytes per package, first and last snapshot of the segment:
         // each site's name is looked up once, not once per growing group.
-        let pkg_sums = |r: &Reduced| -> FxHashMap<String, i64> {
+        let pkg_sums = |sites: &Sites| -> FxHashMap<String, i64> {
             let mut m: FxHashMap<String, i64> = FxHashMap::default();
-            for (k, v, _) in r.sites.iter() {
+            for (k, v, _) in sites.iter() {
                 *m.entry(package_of(&cache.name(site_name(k))).to_string()).or_default() += v;
             }
             m
         };
-        let (pkg_first, pkg_last) = (pkg_sums(&seg[0]), pkg_sums(&seg[n - 1]));
+        let (pkg_first, pkg_last) = (pkg_sums(&first_packed), pkg_sums(&last_packed));
         let pkg_sum = |m: &FxHashMap<String, i64>, pkg: &str| m.get(pkg).copied().unwrap_or(0);
         let mut growing: Vec<GoroutineGroup> = gkeys
             .into_iter()

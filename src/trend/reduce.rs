@@ -92,10 +92,18 @@ type SiteBuffers = (FxHashMap<SiteKey, u32>, Vec<(u64, i64)>);
 /// frame-name id): a trend keeps
 /// one of these per snapshot, so it is kept small, a few bytes per site
 /// instead of a hash-map entry with an owned name.
+///
+/// A trend run moves them to a temporary file as each snapshot is reduced
+/// ([`super::spill::Spill`]); then only where they are stays here, and
+/// they are read through the spill.
 #[derive(Debug, Clone, Default)]
 pub struct Sites {
     bytes: Vec<u8>,
     len: usize,
+    /// Offset in the run's spill file, when the bytes are there.
+    spilled: Option<u64>,
+    /// The packed length, in bytes (`bytes.len()` unless spilled).
+    nbytes: usize,
 }
 
 fn put_varint(out: &mut Vec<u8>, mut v: u64) {
@@ -143,7 +151,29 @@ impl Sites {
             prev = k;
         }
         bytes.shrink_to_fit();
-        Sites { bytes, len: entries.len() }
+        let nbytes = bytes.len();
+        Sites { bytes, len: entries.len(), spilled: None, nbytes }
+    }
+
+    /// The packed bytes (empty once spilled).
+    pub(super) fn packed(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// These sites, as written to a spill file at offset `at`: the bytes
+    /// are dropped.
+    pub(super) fn spilled_at(self, at: u64) -> Sites {
+        Sites { bytes: Vec::new(), len: self.len, spilled: Some(at), nbytes: self.nbytes }
+    }
+
+    /// Where in the spill file the bytes are, and how many, when spilled.
+    pub(super) fn spilled(&self) -> Option<(u64, usize)> {
+        self.spilled.map(|at| (at, self.nbytes))
+    }
+
+    /// Spilled sites with their bytes, read back.
+    pub(super) fn with_packed(&self, bytes: Vec<u8>) -> Sites {
+        Sites { len: self.len, nbytes: bytes.len(), bytes, spilled: None }
     }
 
     /// Number of sites.
@@ -164,6 +194,7 @@ impl Sites {
     /// The sites in key order, as (key, primary, objects, deciding frame
     /// id).
     pub fn iter_with_frames(&self) -> impl Iterator<Item = (SiteKey, i64, i64, u32)> + '_ {
+        debug_assert!(self.spilled.is_none(), "spilled sites are read through their Spill");
         let mut pos = 0;
         let mut key = 0u64;
         (0..self.len).map(move |_| {
