@@ -446,10 +446,11 @@ fn reduce_judged(
             .drain()
             .map(|(k, i)| (k, site_sums[i as usize].0, site_sums[i as usize].1, best[i as usize].0))
             .collect();
-        // A huge snapshot's buffers are not kept for the thread's life.
-        site_idx.shrink_to(1 << 16);
+        // Buffers past ~1 MiB each (a huge snapshot's) are not kept for
+        // the thread's life.
+        site_idx.shrink_to(1 << 14);
         pairs.clear();
-        pairs.shrink_to(1 << 20);
+        pairs.shrink_to(1 << 16);
         SITE_BUFFERS.set((site_idx, pairs));
         packed.sort_unstable_by_key(|e| e.0);
         sites = Sites::pack(&packed);
