@@ -104,13 +104,47 @@ fn erf(x: f64) -> f64 {
 }
 
 /// Theil–Sen slope of `y` over `t`: the median of all pairwise slopes.
+///
+/// There are n(n-1)/2 of them: 4 MB of slopes at 1,000 snapshots, 400 MB
+/// at 10,000. Up to `ALL_PAIRS` (2^20) pairs they are all collected and the
+/// median selected; beyond, the median is found with memory independent of
+/// n (`median_slope_bounded`), equal to the same bit.
 pub fn theil_sen(t: &[f64], y: &[f64]) -> f64 {
+    if t.len() * t.len().saturating_sub(1) / 2 <= ALL_PAIRS {
+        theil_sen_all_pairs(t, y)
+    } else {
+        median_slope_bounded(t, y, SAMPLE, KEEP)
+    }
+}
+
+/// Pairs up to which [`theil_sen`] collects every slope (8 MiB of them,
+/// 1,448 snapshots), as it always did, which is fastest.
+const ALL_PAIRS: usize = 1 << 20;
+/// Slopes sampled per round by [`median_slope_bounded`].
+const SAMPLE: usize = 4096;
+/// Slopes inside a round's bracket that [`median_slope_bounded`] keeps.
+const KEEP: usize = 1 << 16;
+
+/// The slope of the pair (i, j), as [`theil_sen`] has always computed it
+/// (`None` when the two times are equal). A zero is always +0: with times
+/// out of order a flat pair would give -0, which compares equal to +0 and
+/// so would make the median's sign depend on the selection's order.
+#[inline]
+fn slope(t: &[f64], y: &[f64], i: usize, j: usize) -> Option<f64> {
+    let dt = t[j] - t[i];
+    (dt != 0.0).then(|| (y[j] - y[i]) / dt + 0.0)
+}
+
+fn by_value(a: &f64, b: &f64) -> std::cmp::Ordering {
+    a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal)
+}
+
+fn theil_sen_all_pairs(t: &[f64], y: &[f64]) -> f64 {
     let mut slopes = Vec::with_capacity(t.len() * t.len().saturating_sub(1) / 2);
     for i in 0..t.len() {
         for j in i + 1..t.len() {
-            let dt = t[j] - t[i];
-            if dt != 0.0 {
-                slopes.push((y[j] - y[i]) / dt);
+            if let Some(s) = slope(t, y, i, j) {
+                slopes.push(s);
             }
         }
     }
@@ -118,7 +152,7 @@ pub fn theil_sen(t: &[f64], y: &[f64]) -> f64 {
         return 0.0;
     }
     let mid = slopes.len() / 2;
-    let (_, m, _) = slopes.select_nth_unstable_by(mid, |a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    let (_, m, _) = slopes.select_nth_unstable_by(mid, by_value);
     let m = *m;
     if slopes.len() % 2 == 1 {
         m
@@ -126,6 +160,184 @@ pub fn theil_sen(t: &[f64], y: &[f64]) -> f64 {
         let lower = slopes[..mid].iter().copied().fold(f64::NEG_INFINITY, f64::max);
         (m + lower) / 2.0
     }
+}
+
+/// A small deterministic generator (xorshift64*): the same run gives the
+/// same brackets, though any bracket gives the same answer.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) % n.max(1)
+    }
+}
+
+/// [`theil_sen_all_pairs`]'s answer, keeping at most `sample + keep`
+/// slopes at a time. The median's two ranks are bracketed by values from a
+/// uniform sample of the slopes; one pass over all pairs counts the slopes
+/// below, at and above the bracket and keeps those inside. When more than
+/// `keep` are inside, the pass samples them instead (reservoir sampling)
+/// and the next round brackets tighter, about ten times fewer per round.
+/// The ranks are then read exactly. A round whose bracket misses a rank is
+/// done again with a wider one, falling back to the last bracket, which
+/// held both. Should 64 rounds not do, each rank is found by bisecting the
+/// values' bit patterns instead, 64 counting passes. Slopes
+/// are computed exactly as [`theil_sen_all_pairs`] computes them, and an
+/// order statistic is one value, so the answer is the same to the bit.
+fn median_slope_bounded(t: &[f64], y: &[f64], sample: usize, keep: usize) -> f64 {
+    let n = t.len();
+    // Times in order (a trend's always are): every pair has a slope.
+    let count = if t.windows(2).all(|w| w[0] < w[1]) {
+        n * (n - 1) / 2
+    } else {
+        (0..n).map(|i| (i + 1..n).filter(|&j| t[j] - t[i] != 0.0).count()).sum()
+    };
+    if count == 0 {
+        return 0.0;
+    }
+    let mid = count / 2;
+    let ranks = if count % 2 == 1 { [mid, mid] } else { [mid - 1, mid] };
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    // The first sample: pairs drawn at random (equal times redrawn, a
+    // bounded number of times).
+    let mut pool: Vec<f64> = Vec::with_capacity(sample);
+    for _ in 0..sample * 4 {
+        if pool.len() == sample {
+            break;
+        }
+        let (i, j) = (rng.below(n as u64) as usize, rng.below(n as u64) as usize);
+        if let Some(s) = slope(t, y, i.min(j), i.max(j)).filter(|_| i != j) {
+            pool.push(s);
+        }
+    }
+    // The bracket, as (lo, hi) with the rank of lo's first slope among all
+    // (`below`) and the number of slopes inside; infinite ends hold none.
+    let (mut lo, mut hi) = (f64::NEG_INFINITY, f64::INFINITY);
+    let (mut below, mut inside) = (0usize, count);
+    // How many standard deviations of the sample the bracket is widened
+    // by: doubled after each miss, so that it falls back to the last
+    // bracket, which held both ranks.
+    let mut spread = 3.0;
+    let mut kept: Vec<f64> = Vec::new();
+    for _round in 0..64 {
+        // Narrow (lo, hi) from the pool, a uniform sample of the slopes
+        // inside it: the ranks' positions in the pool, widened.
+        pool.sort_unstable_by(by_value);
+        let (mut new_lo, mut new_hi) = (lo, hi);
+        if !pool.is_empty() && inside > 0 {
+            let at = |r: usize| (r.saturating_sub(below) as f64 * pool.len() as f64 / inside as f64) as isize;
+            let wide = (spread * (pool.len() as f64).sqrt()) as isize + 1;
+            let (a, b) = (at(ranks[0]) - wide, at(ranks[1]) + wide);
+            if a >= 0 && (a as usize) < pool.len() {
+                new_lo = pool[a as usize];
+            }
+            if b >= 0 && (b as usize) < pool.len() {
+                new_hi = pool[b as usize];
+            }
+        }
+        // One pass: counts below and at the ends, slopes inside kept (up
+        // to `keep`) and sampled.
+        let (mut b_lt, mut at_lo, mut at_hi, mut n_in) = (0usize, 0usize, 0usize, 0usize);
+        kept.clear();
+        let mut next_pool: Vec<f64> = Vec::with_capacity(sample);
+        for i in 0..n {
+            for j in i + 1..n {
+                let Some(s) = slope(t, y, i, j) else { continue };
+                if s < new_lo {
+                    b_lt += 1;
+                } else if s == new_lo {
+                    at_lo += 1;
+                } else if s < new_hi {
+                    n_in += 1;
+                    if kept.len() < keep {
+                        kept.push(s);
+                    }
+                    if next_pool.len() < sample {
+                        next_pool.push(s);
+                    } else {
+                        let r = rng.below(n_in as u64) as usize;
+                        if r < sample {
+                            next_pool[r] = s;
+                        }
+                    }
+                } else if s == new_hi {
+                    at_hi += 1;
+                }
+            }
+        }
+        let inside_from = b_lt + at_lo;
+        let inside_to = inside_from + n_in;
+        if !ranks.iter().all(|&r| r >= b_lt && r < inside_to + at_hi) {
+            // The sample misled: the same pool, a wider bracket.
+            spread *= 2.0;
+            continue;
+        }
+        spread = 3.0;
+        let inner = |r: usize| r >= inside_from && r < inside_to;
+        if n_in <= keep || !ranks.iter().any(|&r| inner(r)) {
+            kept.sort_unstable_by(by_value);
+            let value = |r: usize| {
+                if r < inside_from {
+                    new_lo
+                } else if r < inside_to {
+                    kept[r - inside_from]
+                } else {
+                    new_hi
+                }
+            };
+            let (l, m) = (value(ranks[0]), value(ranks[1]));
+            return if count % 2 == 1 { m } else { (m + l) / 2.0 };
+        }
+        (lo, hi, below, inside, pool) = (new_lo, new_hi, inside_from, n_in, next_pool);
+    }
+    // Unlucky samples, or values too tied for a bracket: bisect.
+    let (l, m) = (kth_slope_bisect(t, y, ranks[0]), kth_slope_bisect(t, y, ranks[1]));
+    if count % 2 == 1 {
+        m
+    } else {
+        (m + l) / 2.0
+    }
+}
+
+/// The slope of rank `r` (0 = smallest), by bisecting on the order of
+/// their bit patterns: 64 passes that only count.
+fn kth_slope_bisect(t: &[f64], y: &[f64], r: usize) -> f64 {
+    // Orders f64 as integers: negatives flipped, positives above them.
+    let key = |s: f64| {
+        let b = s.to_bits();
+        if b >> 63 == 1 {
+            !b
+        } else {
+            b | 1 << 63
+        }
+    };
+    let n = t.len();
+    let at_most = |k: u64| {
+        let mut c = 0usize;
+        for i in 0..n {
+            for j in i + 1..n {
+                if let Some(s) = slope(t, y, i, j) {
+                    c += usize::from(key(s) <= k);
+                }
+            }
+        }
+        c
+    };
+    // The smallest key with more than r slopes at or below it.
+    let (mut a, mut b) = (0u64, u64::MAX);
+    while a < b {
+        let m = a + (b - a) / 2;
+        if at_most(m) > r {
+            b = m;
+        } else {
+            a = m + 1;
+        }
+    }
+    let bits = if a >> 63 == 1 { a & !(1 << 63) } else { !a };
+    f64::from_bits(bits)
 }
 
 pub use crate::report::trend::Shape;
@@ -183,6 +395,64 @@ pub fn classify(y: &[f64], noise: f64) -> Shape {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Series of every kind the bounded median meets: noisy growth, flat,
+    /// exactly linear (every slope tied), steps, few distinct values,
+    /// repeated times, huge values, unsorted times.
+    fn series_zoo() -> Vec<(Vec<f64>, Vec<f64>)> {
+        let mut rng = Rng(7);
+        let mut out = Vec::new();
+        for n in [2usize, 3, 7, 40, 90, 150, 301] {
+            let idx: Vec<f64> = (0..n).map(|i| i as f64).collect();
+            let hours: Vec<f64> = (0..n).map(|i| i as f64 * 0.25 + (rng.below(1000) as f64) * 1e-4).collect();
+            let noisy: Vec<f64> = (0..n).map(|i| (i * 1000 + rng.below(5000) as usize) as f64).collect();
+            let flat = vec![4096.0; n];
+            let linear: Vec<f64> = (0..n).map(|i| 10.0 + 3.0 * i as f64).collect();
+            let steps: Vec<f64> = (0..n).map(|i| ((i / 10) * 512) as f64).collect();
+            let few: Vec<f64> = (0..n).map(|_| (rng.below(3) * 100) as f64).collect();
+            let huge: Vec<f64> = (0..n).map(|i| 9.0e18 - (i as f64) * 1.0e15 * rng.below(3) as f64).collect();
+            let dup_t: Vec<f64> = (0..n).map(|i| (i / 3) as f64).collect();
+            let shuffled_t: Vec<f64> = (0..n).map(|_| rng.below(50) as f64).collect();
+            for y in [&noisy, &flat, &linear, &steps, &few, &huge] {
+                for t in [&idx, &hours, &dup_t, &shuffled_t] {
+                    out.push((t.clone(), y.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// The bounded median equals the all-pairs one to the bit, with small
+    /// samples and buffers so that it takes several rounds and misses.
+    #[test]
+    fn bounded_median_equals_all_pairs() {
+        for (t, y) in series_zoo() {
+            let want = theil_sen_all_pairs(&t, &y);
+            // Samples too small to narrow the bracket run out of rounds
+            // and bisect: only on short series.
+            let tiny: &[(usize, usize)] = if t.len() <= 40 { &[(16, 32), (2, 1), (0, 0)] } else { &[] };
+            for &(sample, keep) in [(4096, 1 << 16), (1024, 2048), (256, 512)].iter().chain(tiny) {
+                let got = median_slope_bounded(&t, &y, sample, keep);
+                assert_eq!(got.to_bits(), want.to_bits(), "n {} sample {sample} keep {keep}: {got} vs {want}", t.len());
+            }
+        }
+    }
+
+    #[test]
+    fn bisection_finds_every_rank() {
+        for (t, y) in series_zoo().into_iter().filter(|(t, _)| t.len() <= 40) {
+            let mut all: Vec<f64> = (0..t.len())
+                .flat_map(|i| (i + 1..t.len()).filter_map(|j| slope(&t, &y, i, j)).collect::<Vec<_>>())
+                .collect();
+            all.sort_by(by_value);
+            let last = all.len().saturating_sub(1);
+            for r in [0, 1, all.len() / 3, all.len() / 2, last.saturating_sub(1), last] {
+                if let Some(want) = all.get(r) {
+                    assert_eq!(kth_slope_bisect(&t, &y, r).to_bits(), want.to_bits(), "rank {r}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn mann_kendall_detects_trends() {
