@@ -100,10 +100,9 @@ type SiteBuffers = (FxHashMap<SiteKey, u32>, Vec<(u64, i64)>);
 pub struct Sites {
     bytes: Vec<u8>,
     len: usize,
-    /// Offset in the run's spill file, when the bytes are there.
-    spilled: Option<u64>,
-    /// The packed length, in bytes (`bytes.len()` unless spilled).
-    nbytes: usize,
+    /// Offset and length in the run's spill file, when the bytes are
+    /// there.
+    spilled: Option<(u64, usize)>,
 }
 
 fn put_varint(out: &mut Vec<u8>, mut v: u64) {
@@ -151,8 +150,7 @@ impl Sites {
             prev = k;
         }
         bytes.shrink_to_fit();
-        let nbytes = bytes.len();
-        Sites { bytes, len: entries.len(), spilled: None, nbytes }
+        Sites { bytes, len: entries.len(), spilled: None }
     }
 
     /// The packed bytes (empty once spilled).
@@ -163,17 +161,17 @@ impl Sites {
     /// These sites, as written to a spill file at offset `at`: the bytes
     /// are dropped.
     pub(super) fn spilled_at(self, at: u64) -> Sites {
-        Sites { bytes: Vec::new(), len: self.len, spilled: Some(at), nbytes: self.nbytes }
+        Sites { spilled: Some((at, self.bytes.len())), bytes: Vec::new(), len: self.len }
     }
 
     /// Where in the spill file the bytes are, and how many, when spilled.
     pub(super) fn spilled(&self) -> Option<(u64, usize)> {
-        self.spilled.map(|at| (at, self.nbytes))
+        self.spilled
     }
 
     /// Spilled sites with their bytes, read back.
     pub(super) fn with_packed(&self, bytes: Vec<u8>) -> Sites {
-        Sites { len: self.len, nbytes: bytes.len(), bytes, spilled: None }
+        Sites { len: self.len, bytes, spilled: None }
     }
 
     /// Number of sites.
@@ -428,23 +426,20 @@ fn reduce_judged(
         // Each site's deciding frame: the one whose stacks hold the most
         // (ties: the smaller name id, first in this order).
         pairs.sort_unstable_by_key(|p| p.0);
-        let mut best: Vec<(u32, i64)> = vec![(u32::MAX, 0); site_sums.len()];
-        let mut j = 0;
-        while j < pairs.len() {
-            let key = pairs[j].0;
-            let mut sum = 0i64;
-            while j < pairs.len() && pairs[j].0 == key {
-                sum = sum.saturating_add(pairs[j].1);
-                j += 1;
-            }
-            let (i, f) = ((key >> 32) as usize, key as u32);
-            if best[i].0 == u32::MAX || sum > best[i].1 {
-                best[i] = (f, sum);
+        let mut best: Vec<Option<(u32, i64)>> = vec![None; site_sums.len()];
+        for run in pairs.chunk_by(|a, b| a.0 == b.0) {
+            let sum = run.iter().fold(0i64, |s, p| s.saturating_add(p.1));
+            let (i, f) = ((run[0].0 >> 32) as usize, run[0].0 as u32);
+            if best[i].is_none_or(|b| sum > b.1) {
+                best[i] = Some((f, sum));
             }
         }
         let mut packed: Vec<(SiteKey, i64, i64, u32)> = site_idx
             .drain()
-            .map(|(k, i)| (k, site_sums[i as usize].0, site_sums[i as usize].1, best[i as usize].0))
+            .map(|(k, i)| {
+                let (i, (v, o)) = (i as usize, site_sums[i as usize]);
+                (k, v, o, best[i].expect("every site has a pair").0)
+            })
             .collect();
         // Buffers past ~1 MiB each (a huge snapshot's) are not kept for
         // the thread's life.

@@ -200,6 +200,27 @@ fn median_slope_bounded(t: &[f64], y: &[f64], sample: usize, keep: usize) -> f64
     }
     let mid = count / 2;
     let ranks = if count % 2 == 1 { [mid, mid] } else { [mid - 1, mid] };
+    // Unlucky samples, or values too tied for a bracket: bisect.
+    let [l, m] =
+        bracketed_ranks(t, y, count, ranks, sample, keep).unwrap_or_else(|| ranks.map(|r| kth_slope_bisect(t, y, r)));
+    if count % 2 == 1 {
+        m
+    } else {
+        (m + l) / 2.0
+    }
+}
+
+/// The slopes of ranks `ranks` among the `count` pairs, by rounds of
+/// sampled brackets ([`median_slope_bounded`]); `None` after 64 rounds.
+fn bracketed_ranks(
+    t: &[f64],
+    y: &[f64],
+    count: usize,
+    ranks: [usize; 2],
+    sample: usize,
+    keep: usize,
+) -> Option<[f64; 2]> {
+    let n = t.len();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     // The first sample: pairs drawn at random (equal times redrawn, a
     // bounded number of times).
@@ -288,18 +309,11 @@ fn median_slope_bounded(t: &[f64], y: &[f64], sample: usize, keep: usize) -> f64
                     new_hi
                 }
             };
-            let (l, m) = (value(ranks[0]), value(ranks[1]));
-            return if count % 2 == 1 { m } else { (m + l) / 2.0 };
+            return Some(ranks.map(value));
         }
         (lo, hi, below, inside, pool) = (new_lo, new_hi, inside_from, n_in, next_pool);
     }
-    // Unlucky samples, or values too tied for a bracket: bisect.
-    let (l, m) = (kth_slope_bisect(t, y, ranks[0]), kth_slope_bisect(t, y, ranks[1]));
-    if count % 2 == 1 {
-        m
-    } else {
-        (m + l) / 2.0
-    }
+    None
 }
 
 /// The slope of rank `r` (0 = smallest), by bisecting on the order of
