@@ -68,7 +68,14 @@ fn free_port(slot: u16) -> u16 {
 fn start(slot: u16) -> Option<Server> {
     let run = pyroscope_run_sh()?;
     let port = free_port(slot);
-    let out = Command::new("bash").arg(&run).arg(port.to_string()).output().expect("run run.sh");
+    // One run.sh at a time: on a cold cache each unpacks the binary to the
+    // same `pyroscope.tmp` and renames it, and two at once race (a fresh
+    // machine's CI failed with "mv: cannot stat .../pyroscope.tmp").
+    static RUN_SH: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let out = {
+        let _one = RUN_SH.lock().unwrap_or_else(|e| e.into_inner());
+        Command::new("bash").arg(&run).arg(port.to_string()).output().expect("run run.sh")
+    };
     assert!(
         out.status.success(),
         "Pyroscope did not start on port {port}: {}{}",
