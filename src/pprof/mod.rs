@@ -8,6 +8,7 @@
 mod decode;
 pub mod encode;
 pub mod error;
+mod inflate;
 mod legacy;
 mod prune;
 mod stream;
@@ -100,6 +101,19 @@ pub fn parse_with(data: &[u8], limits: &Limits) -> Result<Profile, DecodeError> 
     match sniff(data) {
         Format::Gzip => {
             let budget = limits.inflated_budget(data.len() as u64);
+            // A small file is inflated whole and decoded from the slice;
+            // should that fail in any way, the streaming path below runs
+            // and gives its error, so errors do not depend on the path.
+            let whole = inflate::with_inflated(data, budget.bytes.min(inflate::WHOLE_MAX), |raw| {
+                if sniff(raw) == Format::LegacyText {
+                    legacy::parse(raw)
+                } else {
+                    decode::decode_within(&mut SliceSource(raw), budget)
+                }
+            });
+            if let Some(Ok(p)) = whole {
+                return Ok(p);
+            }
             let gz = Capped::new(flate2::bufread::MultiGzDecoder::new(data), budget, Exceeded::Inflated);
             // 256 KiB: large enough that almost every top-level field is
             // decoded in place from the inflater's buffer.
