@@ -306,6 +306,20 @@ impl Span {
             leaf: first(self.leaf, next.leaf),
         }
     }
+
+    /// The span of a stack of locations, leaf first, from each location's
+    /// span (`spans[loc]`). The same as folding [`Span::then`] over them;
+    /// a function of its own so that the running span stays in registers
+    /// (folded inline in a trend's sample loop, it lived on the stack and
+    /// each location waited for the previous one's store).
+    #[inline(never)]
+    pub fn of_stack(spans: &[Span], stack: &[u32]) -> Span {
+        let mut s = Span::EMPTY;
+        for &loc in stack {
+            s = s.then(&spans[loc as usize]);
+        }
+        s
+    }
 }
 
 /// Compiled rules.

@@ -372,6 +372,9 @@ fn reduce_judged(
             .map(|l| Span::of(agg.location_nodes(l).iter().map(|&n| (n, &info[n as usize]))))
             .collect();
         let mut buf: Vec<u32> = Vec::with_capacity(64);
+        // Per node: (category row, site row) of its last site as the
+        // allocating function.
+        let mut last_row: Vec<(u32, u32)> = vec![(u32::MAX, 0); agg.nodes.len()];
         for s in 0..p.num_samples() {
             let vals = p.sample_values(s);
             let v = vals[primary];
@@ -382,10 +385,7 @@ fn reduce_judged(
             if v == 0 && o == 0 {
                 continue;
             }
-            let mut span = Span::EMPTY;
-            for &loc in p.stack(s) {
-                span = span.then(&spans[loc as usize]);
-            }
+            let span = Span::of_stack(&spans, p.stack(s));
             let (category, node) = match rules.decide(&span, |n| info[n as usize].class) {
                 Decision::Frame { category, frame, .. } => (category, frame),
                 // A signature matched: its frame needs the frames.
@@ -413,11 +413,23 @@ fn reduce_judged(
                 }
             };
             let at = if span.non_plumbing != NO_FRAME { span.non_plumbing } else { span.leaf };
-            let next = site_sums.len() as u32;
-            let i = *site_idx.entry(site_key(c, name_of(at))).or_insert(next);
-            if i == next {
-                site_sums.push((0, 0));
-            }
+            // The row of the allocating node's last site, when that site had
+            // this category (nearly always: a node is mostly in one): no
+            // hashing for most samples.
+            let i = match last_row.get(at as usize) {
+                Some(&(lc, row)) if lc == c as u32 => row,
+                _ => {
+                    let next = site_sums.len() as u32;
+                    let i = *site_idx.entry(site_key(c, name_of(at))).or_insert(next);
+                    if i == next {
+                        site_sums.push((0, 0));
+                    }
+                    if let Some(slot) = last_row.get_mut(at as usize) {
+                        *slot = (c as u32, i);
+                    }
+                    i
+                }
+            };
             let e = &mut site_sums[i as usize];
             e.0 = e.0.saturating_add(v);
             e.1 = e.1.saturating_add(o);
