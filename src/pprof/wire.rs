@@ -236,7 +236,10 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads the next field, or `None` at the end of the message.
-    #[inline]
+    ///
+    /// Always inlined: as a call it returned its 40-byte result through
+    /// memory, and a sample's few fields made it 7-8% of a trend's time.
+    #[inline(always)]
     pub fn field(&mut self) -> Result<Option<Field<'a>>, DecodeError> {
         if self.is_empty() {
             return Ok(None);
