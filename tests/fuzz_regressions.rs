@@ -269,6 +269,11 @@ fn hostile_tables() {
     assert!(matches!(k, ErrorKind::DanglingSampleLocation { sample: 0, id: u64::MAX }), "{k:?}");
     let k = bad(|p| p.sample[1].location_id.push(1 << 32));
     assert!(matches!(k, ErrorKind::DanglingSampleLocation { sample: 1, .. }), "{k:?}");
+    // Just outside the locations' 1..=2, which take the range-checked path.
+    let k = bad(|p| p.sample[2].location_id.push(0));
+    assert!(matches!(k, ErrorKind::DanglingSampleLocation { sample: 2, id: 0 }), "{k:?}");
+    let k = bad(|p| p.sample[1].location_id.insert(0, 3));
+    assert!(matches!(k, ErrorKind::DanglingSampleLocation { sample: 1, id: 3 }), "{k:?}");
     let k = bad(|p| p.location[1].id = 1);
     assert!(matches!(k, ErrorKind::DuplicateId { table: "location", id: 1 }), "{k:?}");
     let k = bad(|p| p.function[0].id = 0);

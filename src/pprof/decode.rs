@@ -588,7 +588,15 @@ impl Builder {
             // with no table read per frame.
             IdIndex::Dense(v) if v.iter().enumerate().all(|(id, &i)| i == (id as u32).wrapping_sub(1)) => {
                 let n = (v.len() as u64).saturating_sub(1);
-                resolve(|id| (id.wrapping_sub(1) < n).then(|| (id - 1) as u32), &self.big_ids, p)?
+                // Every id in 1..=n (so none is BIG_ID either): one pass
+                // that finds the range and one that subtracts, both
+                // vectorized, instead of a checked lookup per frame.
+                let (lo, hi) = p.stacks.iter().fold((u32::MAX, 0), |(lo, hi), &id| (lo.min(id), hi.max(id)));
+                if p.stacks.is_empty() || (lo >= 1 && u64::from(hi) <= n) {
+                    p.stacks.iter_mut().for_each(|id| *id -= 1);
+                } else {
+                    resolve(|id| (id.wrapping_sub(1) < n).then(|| (id - 1) as u32), &self.big_ids, p)?
+                }
             }
             IdIndex::Dense(v) => {
                 resolve(|id| v.get(usize::try_from(id).ok()?).copied().filter(|&i| i != NONE), &self.big_ids, p)?
