@@ -592,7 +592,8 @@ impl Builder {
                 // that finds the range and one that subtracts, both
                 // vectorized, instead of a checked lookup per frame.
                 let (lo, hi) = p.stacks.iter().fold((u32::MAX, 0), |(lo, hi), &id| (lo.min(id), hi.max(id)));
-                if p.stacks.is_empty() || (lo >= 1 && u64::from(hi) <= n) {
+                // (An empty column folds to (u32::MAX, 0): in range.)
+                if lo >= 1 && u64::from(hi) <= n {
                     p.stacks.iter_mut().for_each(|id| *id -= 1);
                 } else {
                     resolve(|id| (id.wrapping_sub(1) < n).then(|| (id - 1) as u32), &self.big_ids, p)?

@@ -135,19 +135,26 @@ fn slope(t: &[f64], y: &[f64], i: usize, j: usize) -> Option<f64> {
     (dt != 0.0).then(|| (y[j] - y[i]) / dt + 0.0)
 }
 
+/// Calls `f` with the slope of every pair (i < j) that has one, in the
+/// order every pass over the pairs has always used.
+#[inline]
+fn for_each_slope(t: &[f64], y: &[f64], mut f: impl FnMut(f64)) {
+    for i in 0..t.len() {
+        for j in i + 1..t.len() {
+            if let Some(s) = slope(t, y, i, j) {
+                f(s);
+            }
+        }
+    }
+}
+
 fn by_value(a: &f64, b: &f64) -> std::cmp::Ordering {
     a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal)
 }
 
 fn theil_sen_all_pairs(t: &[f64], y: &[f64]) -> f64 {
     let mut slopes = Vec::with_capacity(t.len() * t.len().saturating_sub(1) / 2);
-    for i in 0..t.len() {
-        for j in i + 1..t.len() {
-            if let Some(s) = slope(t, y, i, j) {
-                slopes.push(s);
-            }
-        }
-    }
+    for_each_slope(t, y, |s| slopes.push(s));
     if slopes.is_empty() {
         return 0.0;
     }
@@ -193,7 +200,9 @@ fn median_slope_bounded(t: &[f64], y: &[f64], sample: usize, keep: usize) -> f64
     let count = if t.windows(2).all(|w| w[0] < w[1]) {
         n * (n - 1) / 2
     } else {
-        (0..n).map(|i| (i + 1..n).filter(|&j| t[j] - t[i] != 0.0).count()).sum()
+        let mut c = 0;
+        for_each_slope(t, y, |_| c += 1);
+        c
     };
     if count == 0 {
         return 0.0;
@@ -264,31 +273,28 @@ fn bracketed_ranks(
         let (mut b_lt, mut at_lo, mut at_hi, mut n_in) = (0usize, 0usize, 0usize, 0usize);
         kept.clear();
         let mut next_pool: Vec<f64> = Vec::with_capacity(sample);
-        for i in 0..n {
-            for j in i + 1..n {
-                let Some(s) = slope(t, y, i, j) else { continue };
-                if s < new_lo {
-                    b_lt += 1;
-                } else if s == new_lo {
-                    at_lo += 1;
-                } else if s < new_hi {
-                    n_in += 1;
-                    if kept.len() < keep {
-                        kept.push(s);
-                    }
-                    if next_pool.len() < sample {
-                        next_pool.push(s);
-                    } else {
-                        let r = rng.below(n_in as u64) as usize;
-                        if r < sample {
-                            next_pool[r] = s;
-                        }
-                    }
-                } else if s == new_hi {
-                    at_hi += 1;
+        for_each_slope(t, y, |s| {
+            if s < new_lo {
+                b_lt += 1;
+            } else if s == new_lo {
+                at_lo += 1;
+            } else if s < new_hi {
+                n_in += 1;
+                if kept.len() < keep {
+                    kept.push(s);
                 }
+                if next_pool.len() < sample {
+                    next_pool.push(s);
+                } else {
+                    let r = rng.below(n_in as u64) as usize;
+                    if r < sample {
+                        next_pool[r] = s;
+                    }
+                }
+            } else if s == new_hi {
+                at_hi += 1;
             }
-        }
+        });
         let inside_from = b_lt + at_lo;
         let inside_to = inside_from + n_in;
         if !ranks.iter().all(|&r| r >= b_lt && r < inside_to + at_hi) {
@@ -328,16 +334,9 @@ fn kth_slope_bisect(t: &[f64], y: &[f64], r: usize) -> f64 {
             b | 1 << 63
         }
     };
-    let n = t.len();
     let at_most = |k: u64| {
         let mut c = 0usize;
-        for i in 0..n {
-            for j in i + 1..n {
-                if let Some(s) = slope(t, y, i, j) {
-                    c += usize::from(key(s) <= k);
-                }
-            }
-        }
+        for_each_slope(t, y, |s| c += usize::from(key(s) <= k));
         c
     };
     // The smallest key with more than r slopes at or below it.
