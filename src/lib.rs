@@ -43,6 +43,7 @@
 
 pub use api::*;
 
+pub mod alloc;
 mod api;
 pub mod attribute;
 pub mod cli;

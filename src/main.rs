@@ -8,7 +8,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+#[global_allocator]
+static ALLOC: leakscope::alloc::Allocator = leakscope::alloc::Allocator;
+
 fn main() -> ExitCode {
+    leakscope::alloc::init();
     let cli = leakscope::cli::Cli::parse();
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 /// The layers, lowest first, and which top-level modules (or files) are in each.
 const LAYERS: &[(&str, &[&str])] = &[
-    ("foundation", &["profile", "units", "limits"]),
+    ("foundation", &["profile", "units", "limits", "alloc"]),
     ("decode", &["pprof", "heapdump"]),
     ("report", &["report"]),
     ("analysis", &["attribute", "graph", "diff", "trend", "heap", "fleet", "synth"]),
