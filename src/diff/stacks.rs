@@ -231,11 +231,11 @@ fn collect_n<const N: usize, const SAT: bool>(
                 seen[n] = stamp;
                 add_masked::<N, SAT>(&mut acc[n * stride..n * stride + nt], sv, mask);
             }
-            if let Some(&leaf) = stack.first() {
-                // The leaf's first line is the first node of the stack
-                // (read again only for a leaf location without lines).
-                let leaf = leaf as usize;
-                let n = if offs[leaf + 1] > offs[leaf] { nbuf[0] } else { pairs[offs[leaf] as usize].0 } as usize;
+            // The leaf location's first node is the stack's first node:
+            // `graph::build_nodes` gives every location at least one (an
+            // address node when it has no lines).
+            if let Some(&n) = nbuf.first() {
+                let n = n as usize;
                 add_masked::<N, SAT>(&mut acc[n * stride + nt..(n + 1) * stride], sv, -1);
             }
         } else {
