@@ -40,8 +40,8 @@ const PAGE: usize = 4096;
 pub struct Allocator;
 
 /// Sets glibc's mmap threshold to [`LARGE`] (fixed: no longer raised by
-/// `free`). Call first thing in `main`; without it the marks still work,
-/// but some large blocks come from the heap unmarked.
+/// `free`). Call first thing in `main`; without it glibc may serve a large
+/// block from its heap, and the mark would then split the heap's mapping.
 pub fn init() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets a malloc parameter; it is safe to call at
@@ -51,16 +51,17 @@ pub fn init() {
     }
 }
 
-/// Marks the pages of `[p, p + size)`, which is a mapping of its own. The
-/// whole mapping is marked, its header page with it: a mark on part of it
-/// would split it in two or three, and `mremap` (how glibc grows such a
+/// Marks the block `[p, p + size)` just allocated when it is large (and
+/// so a mapping of its own) and aligned as `malloc` aligns; returns `p`.
+/// The whole mapping is marked, its header page with it: a mark on part of
+/// it would split it in two or three, and `mremap` (how glibc grows such a
 /// block without copying) fails on a range that spans more than one.
 /// The kernel backs only the whole, aligned huge pages inside. A failure
 /// (a kernel without THP) only means small pages, so it is ignored.
 #[inline]
-fn advise(p: *mut u8, size: usize, align: usize) {
+fn mark(p: *mut u8, size: usize, align: usize) -> *mut u8 {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if align <= MALLOC_ALIGN {
+    if size >= LARGE && align <= MALLOC_ALIGN && !p.is_null() {
         let start = p as usize & !(PAGE - 1);
         let end = (p as usize + size).next_multiple_of(PAGE);
         if end > start {
@@ -72,28 +73,21 @@ fn advise(p: *mut u8, size: usize, align: usize) {
         }
     }
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-    let _ = (p, size, align);
+    let _ = (size, align);
+    p
 }
 
-// SAFETY: every call is passed to `System` unchanged; `advise` only marks
+// SAFETY: every call is passed to `System` unchanged; `mark` only marks
 // memory of the block returned.
 unsafe impl GlobalAlloc for Allocator {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if layout.size() >= LARGE && !p.is_null() {
-            advise(p, layout.size(), layout.align());
-        }
-        p
+        mark(unsafe { System.alloc(layout) }, layout.size(), layout.align())
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc_zeroed(layout) };
-        if layout.size() >= LARGE && !p.is_null() {
-            advise(p, layout.size(), layout.align());
-        }
-        p
+        mark(unsafe { System.alloc_zeroed(layout) }, layout.size(), layout.align())
     }
 
     #[inline]
@@ -119,12 +113,10 @@ unsafe impl GlobalAlloc for Allocator {
                 return q;
             }
         }
-        // A block of its own grows by `mremap`, which keeps the mark.
-        let q = unsafe { System.realloc(p, layout, new_size) };
-        if new_size >= LARGE && !q.is_null() {
-            advise(q, new_size, layout.align());
-        }
-        q
+        // Any other block that ends up large was large, and so marked, when
+        // it was allocated: glibc grows it by `mremap`, which keeps the mark
+        // (the unit test checks that it does).
+        unsafe { System.realloc(p, layout, new_size) }
     }
 }
 
