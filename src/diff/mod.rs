@@ -22,7 +22,7 @@ mod stacks;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
-use crate::attribute::{Attribution, FrameInfo, RuleSet};
+use crate::attribute::{Attribution, FrameClass, FrameInfo, RuleSet};
 use crate::graph::{aggregate, aggregate_types, Aggregate, Granularity};
 use crate::profile::Profile;
 pub use stacks::StackTable;
@@ -88,6 +88,13 @@ pub struct Diff {
     pub new: Vec<i64>,
     /// Attribution of each stack.
     pub attributions: Vec<Attribution>,
+    /// The allocating function of each stack (the first frame from the
+    /// leaf that is not plumbing, else the leaf; see
+    /// [`allocating_position_in`]) as a frame id, `u32::MAX` for a stack
+    /// of no frames. Found in the same parallel pass as the attributions,
+    /// while each stack's frames are in cache: the report reads it for
+    /// every changed stack.
+    pub allocating: Vec<u32>,
     /// Category values: `cat_base[c * ntypes + t]`, with the last row
     /// (index = number of categories) for unattributed.
     pub cat_base: Vec<i64>,
@@ -182,6 +189,16 @@ fn function_table(ab: &Aggregate, an: &Aggregate, nt: usize) -> (Vec<NodeDelta>,
         }
     }
     (nodes, node_flat, node_cum)
+}
+
+/// Position in `frames` (a stack, leaf first) of its allocating function:
+/// the first frame that is not plumbing, or the leaf when all are; `None`
+/// for no frames.
+pub fn allocating_position_in(frames: &[u32], info: &[FrameInfo]) -> Option<usize> {
+    if frames.is_empty() {
+        return None;
+    }
+    Some(frames.iter().position(|&f| info[f as usize].class != FrameClass::Plumbing).unwrap_or(0))
 }
 
 /// Signed sum of each sample type, saturating.
@@ -333,28 +350,33 @@ pub fn diff_types(
     // same branch then frees the per-side tables: freeing their hundreds
     // of thousands of names takes over ten milliseconds on the synthetic
     // pair (about a hundred at 4×), which this hides.
-    let (((table, base_vals, new_vals), frame_info, attributions), (nodes, node_flat, node_cum)) = rayon::join(
-        || {
-            let (merged, frame_info) = rayon::join(
-                || stacks::merge(tb, vb, tn, vn, nt),
-                || frames.par_iter().map(|f| rules.classify(f)).collect::<Vec<FrameInfo>>(),
-            );
-            let table = &merged.0;
-            let attributions: Vec<Attribution> = (0..table.len())
-                .into_par_iter()
-                .map(|s| rules.attribute(table.get(s).iter().map(|&f| &frame_info[f as usize])))
-                .collect();
-            (merged, frame_info, attributions)
-        },
-        move || {
-            let table = match (&sb.table, &sn.table) {
-                (Some(b), Some(n)) => function_table(b, n, nt),
-                _ => function_table(&sb.funcs, &sn.funcs, nt),
-            };
-            drop((sb, sn));
-            table
-        },
-    );
+    let (((table, base_vals, new_vals), frame_info, (attributions, allocating)), (nodes, node_flat, node_cum)) =
+        rayon::join(
+            || {
+                let (merged, frame_info) = rayon::join(
+                    || stacks::merge(tb, vb, tn, vn, nt),
+                    || frames.par_iter().map(|f| rules.classify(f)).collect::<Vec<FrameInfo>>(),
+                );
+                let table = &merged.0;
+                let (attributions, allocating): (Vec<Attribution>, Vec<u32>) = (0..table.len())
+                    .into_par_iter()
+                    .map(|s| {
+                        let frames = table.get(s);
+                        let a = rules.attribute(frames.iter().map(|&f| &frame_info[f as usize]));
+                        (a, allocating_position_in(frames, &frame_info).map_or(u32::MAX, |i| frames[i]))
+                    })
+                    .unzip();
+                (merged, frame_info, (attributions, allocating))
+            },
+            move || {
+                let table = match (&sb.table, &sn.table) {
+                    (Some(b), Some(n)) => function_table(b, n, nt),
+                    _ => function_table(&sb.funcs, &sn.funcs, nt),
+                };
+                drop((sb, sn));
+                table
+            },
+        );
 
     // Category sums.
     let ncat = rules.file.categories.len() + 1;
@@ -383,6 +405,7 @@ pub fn diff_types(
         base: base_vals,
         new: new_vals,
         attributions,
+        allocating,
         cat_base,
         cat_new,
         nodes,

@@ -84,17 +84,13 @@ fn objects_type(d: &Diff, t: usize) -> Option<usize> {
 /// frame that is not plumbing, or the leaf when all are; `None` for a
 /// stack of no frames.
 pub fn allocating_position(d: &Diff, s: usize) -> Option<usize> {
-    let frames = d.stacks.get(s);
-    if frames.is_empty() {
-        return None;
-    }
-    Some(frames.iter().position(|&f| d.frame_info[f as usize].class != FrameClass::Plumbing).unwrap_or(0))
+    super::allocating_position_in(d.stacks.get(s), &d.frame_info)
 }
 
 /// The allocating function of stack `s` (see [`allocating_position`]), as
-/// a frame id.
+/// a frame id. The diff found it for every stack while attributing them.
 pub fn allocating_frame(d: &Diff, s: usize) -> Option<u32> {
-    allocating_position(d, s).map(|i| d.stacks.get(s)[i])
+    Some(d.allocating[s]).filter(|&f| f != u32::MAX)
 }
 
 /// Keeps the `keep` first of `v` in `order` (a total order), sorted. A

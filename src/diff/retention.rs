@@ -515,6 +515,7 @@ pub(super) mod tests {
             base,
             new,
             attributions: Vec::new(),
+            allocating: Vec::new(),
             cat_base: Vec::new(),
             cat_new: Vec::new(),
             nodes: Vec::new(),
