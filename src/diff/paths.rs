@@ -7,6 +7,8 @@
 //! stacks are indexed by caller instead; the result equals
 //! [`RetentionGraph::growth_paths`] on the full graph, ties included.
 
+use rayon::prelude::*;
+
 use super::retention::{sums_fit, GrowthPath, RetentionGraph};
 use super::Diff;
 
@@ -94,10 +96,11 @@ impl RetentionGraph {
         }
         drop(at);
 
-        // The first appearance of each frame in the full walk, root first.
-        let mut rank: Option<Vec<u32>> = None;
-        let mut rank_of = |f: u32| -> u32 {
-            let rank = rank.get_or_insert_with(|| {
+        // The first appearance of each frame in the full walk, root first,
+        // computed by the first path that meets a tie.
+        let rank: std::sync::OnceLock<Vec<u32>> = std::sync::OnceLock::new();
+        let rank_of = |f: u32| -> u32 {
+            let rank = rank.get_or_init(|| {
                 let mut rank = vec![u32::MAX; nf];
                 let mut next = 0;
                 for s in (0..d.stacks.len()).filter(|&s| live(s)) {
@@ -112,14 +115,15 @@ impl RetentionGraph {
             });
             rank[f as usize]
         };
-        // Per step: each callee's delta, the last stack that added to it
-        // (an edge counts a stack once), and the callees touched.
-        let mut sum = vec![0i64; nf];
-        let mut last = vec![u32::MAX; nf];
-        let mut touched: Vec<u32> = Vec::new();
+        // The paths are independent: each is found on its own thread.
         firsts
-            .into_iter()
+            .into_par_iter()
             .map(|root| {
+                // Per step: each callee's delta, the last stack that added to
+                // it (an edge counts a stack once), and the callees touched.
+                let mut sum = vec![0i64; nf];
+                let mut last = vec![u32::MAX; nf];
+                let mut touched: Vec<u32> = Vec::new();
                 let mut frames = Vec::new();
                 let mut deltas = Vec::new();
                 let mut seen = vec![false; nf];

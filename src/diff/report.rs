@@ -157,9 +157,12 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
             f
         }
     };
-    // The retention graph is built on another thread while the sites are
-    // summed: the two are independent passes over the stacks.
-    let (paths, (sites, sig_acc)) = rayon::join(
+    let limit = |n: usize| if o.nodecount == 0 { n } else { o.nodecount.min(n) };
+    // The growth paths are found on one thread while the other sums the
+    // sites, then finds the unattributed hint and the function table: all
+    // independent reads of the diff. The paths take longest on profiles
+    // with shared prefixes, the sites on unstructured ones.
+    let (paths, (sites, sig_acc, unattributed_hint, functions, functions_total)) = rayon::join(
         || RetentionGraph::growth_paths_of(d, t, 3),
         || {
             let mut sites: FxHashMap<(usize, u32), Acc> = FxHashMap::default();
@@ -194,7 +197,65 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
             // In key order: the sorts below are stable, so ties keep it.
             let mut sites: Vec<_> = sites.into_iter().collect();
             sites.sort_unstable_by_key(|e| e.0);
-            (sites, sig_acc)
+            // Who dominates unattributed growth.
+            let unattr_growth = cats.iter().find(|c| c.name == UNATTRIBUTED).map_or(0, |c| c.delta);
+            let unattributed_hint = if unattr_growth > 0 {
+                let ug =
+                    RetentionGraph::build(d, t, |s| d.attributions[s].category.is_none() && d.stack_delta(s, t) > 0);
+                ug.dominating_frame(d, 0.5).map(|(f, dl)| Hint {
+                    frame: d.frames[f as usize].clone(),
+                    delta: dl,
+                    share: {
+                        let pos: i64 = (0..d.stacks.len())
+                            .filter(|&s| d.attributions[s].category.is_none())
+                            .map(|s| d.stack_delta(s, t).max(0))
+                            .fold(0, i64::saturating_add);
+                        if pos > 0 {
+                            dl as f64 / pos as f64
+                        } else {
+                            0.0
+                        }
+                    },
+                })
+            } else {
+                None
+            };
+
+            // Function table.
+            // By |flat delta|, name, |cum delta|, then node order.
+            let mut fidx: Vec<(u64, u64, usize)> = (0..d.nodes.len())
+                .filter_map(|i| {
+                    let (f, c) = d.node_delta(i, t);
+                    (f != 0 || c != 0).then_some((f.unsigned_abs(), c.unsigned_abs(), i))
+                })
+                .collect();
+            let functions_total = fidx.len();
+            top(&mut fidx, limit(functions_total), |a, b| {
+                b.0.cmp(&a.0)
+                    .then_with(|| d.nodes[a.2].name.cmp(&d.nodes[b.2].name))
+                    .then_with(|| b.1.cmp(&a.1))
+                    .then(a.2.cmp(&b.2))
+            });
+            let functions: Vec<FunctionRow> = fidx
+                .iter()
+                .map(|&(_, _, i)| {
+                    let (fd, cd) = d.node_delta(i, t);
+                    let n = &d.nodes[i];
+                    let name = if o.granularity == Granularity::Functions && !n.function.is_empty() {
+                        &n.function
+                    } else {
+                        &n.name
+                    };
+                    FunctionRow {
+                        name: name.clone(),
+                        flat_delta: fd,
+                        cum_delta: cd,
+                        flat_new: d.node_flat[1][i * nt + t],
+                        cum_new: d.node_cum[1][i * nt + t],
+                    }
+                })
+                .collect();
+            (sites, sig_acc, unattributed_hint, functions, functions_total)
         },
     );
     // A stack leaf first with plumbing removed (the deciding frame and the
@@ -235,7 +296,6 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
     // every row's strings took longer than the rest of the report. The
     // growing ones by delta, the shrinking ones by loss, ties by name
     // and then in key order.
-    let limit = |n: usize| if o.nodecount == 0 { n } else { o.nodecount.min(n) };
     let delta_of = |acc: &Acc| acc.new.saturating_sub(acc.base);
     let ranked = |growing: bool| {
         let mut rows: Vec<&((usize, u32), Acc)> =
@@ -293,7 +353,7 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
         })
         .collect();
 
-    // Retention graph: growth paths, and who dominates unattributed growth.
+    // Retention graph: the growth paths as rows.
     let growth_paths: Vec<PathRow> = paths
         .into_iter()
         .map(|p| PathRow {
@@ -306,60 +366,6 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
                 .collect(),
         })
         .collect();
-    let unattr_growth = cats.iter().find(|c| c.name == UNATTRIBUTED).map_or(0, |c| c.delta);
-    let unattributed_hint = if unattr_growth > 0 {
-        let ug = RetentionGraph::build(d, t, |s| d.attributions[s].category.is_none() && d.stack_delta(s, t) > 0);
-        ug.dominating_frame(d, 0.5).map(|(f, dl)| Hint {
-            frame: d.frames[f as usize].clone(),
-            delta: dl,
-            share: {
-                let pos: i64 = (0..d.stacks.len())
-                    .filter(|&s| d.attributions[s].category.is_none())
-                    .map(|s| d.stack_delta(s, t).max(0))
-                    .fold(0, i64::saturating_add);
-                if pos > 0 {
-                    dl as f64 / pos as f64
-                } else {
-                    0.0
-                }
-            },
-        })
-    } else {
-        None
-    };
-
-    // Function table.
-    // By |flat delta|, name, |cum delta|, then node order.
-    let mut fidx: Vec<(u64, u64, usize)> = (0..d.nodes.len())
-        .filter_map(|i| {
-            let (f, c) = d.node_delta(i, t);
-            (f != 0 || c != 0).then_some((f.unsigned_abs(), c.unsigned_abs(), i))
-        })
-        .collect();
-    let functions_total = fidx.len();
-    top(&mut fidx, limit(functions_total), |a, b| {
-        b.0.cmp(&a.0)
-            .then_with(|| d.nodes[a.2].name.cmp(&d.nodes[b.2].name))
-            .then_with(|| b.1.cmp(&a.1))
-            .then(a.2.cmp(&b.2))
-    });
-    let functions: Vec<FunctionRow> = fidx
-        .iter()
-        .map(|&(_, _, i)| {
-            let (fd, cd) = d.node_delta(i, t);
-            let n = &d.nodes[i];
-            let name =
-                if o.granularity == Granularity::Functions && !n.function.is_empty() { &n.function } else { &n.name };
-            FunctionRow {
-                name: name.clone(),
-                flat_delta: fd,
-                cum_delta: cd,
-                flat_new: d.node_flat[1][i * nt + t],
-                cum_new: d.node_cum[1][i * nt + t],
-            }
-        })
-        .collect();
-
     // Verdict.
     let total_delta = d.total_delta(t);
     let base_total = d.base_totals[t];
