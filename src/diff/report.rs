@@ -104,6 +104,69 @@ fn top<T>(v: &mut Vec<T>, keep: usize, order: impl Fn(&T, &T) -> std::cmp::Order
     v.sort_unstable_by(order);
 }
 
+/// The frame through which most unattributed growth flows, when there is
+/// unattributed growth: the dominating frame of the retention graph of the
+/// unattributed growing stacks.
+fn unattributed_hint(d: &Diff, t: usize, cats: &[CategoryRow]) -> Option<Hint> {
+    let unattr_growth = cats.iter().find(|c| c.name == UNATTRIBUTED).map_or(0, |c| c.delta);
+    if unattr_growth <= 0 {
+        return None;
+    }
+    let ug = RetentionGraph::build(d, t, |s| d.attributions[s].category.is_none() && d.stack_delta(s, t) > 0);
+    ug.dominating_frame(d, 0.5).map(|(f, dl)| Hint {
+        frame: d.frames[f as usize].clone(),
+        delta: dl,
+        share: {
+            let pos: i64 = (0..d.stacks.len())
+                .filter(|&s| d.attributions[s].category.is_none())
+                .map(|s| d.stack_delta(s, t).max(0))
+                .fold(0, i64::saturating_add);
+            if pos > 0 {
+                dl as f64 / pos as f64
+            } else {
+                0.0
+            }
+        },
+    })
+}
+
+/// The function table's rows for type `t` (the first `limit(n)` of the
+/// `n` nodes that changed), and `n`. By |flat delta|, name, |cum delta|,
+/// then node order.
+fn function_rows(d: &Diff, o: &Options, t: usize, limit: impl Fn(usize) -> usize) -> (Vec<FunctionRow>, usize) {
+    let nt = d.ntypes();
+    let mut fidx: Vec<(u64, u64, usize)> = (0..d.nodes.len())
+        .filter_map(|i| {
+            let (f, c) = d.node_delta(i, t);
+            (f != 0 || c != 0).then_some((f.unsigned_abs(), c.unsigned_abs(), i))
+        })
+        .collect();
+    let functions_total = fidx.len();
+    top(&mut fidx, limit(functions_total), |a, b| {
+        b.0.cmp(&a.0)
+            .then_with(|| d.nodes[a.2].name.cmp(&d.nodes[b.2].name))
+            .then_with(|| b.1.cmp(&a.1))
+            .then(a.2.cmp(&b.2))
+    });
+    let functions = fidx
+        .iter()
+        .map(|&(_, _, i)| {
+            let (fd, cd) = d.node_delta(i, t);
+            let n = &d.nodes[i];
+            let name =
+                if o.granularity == Granularity::Functions && !n.function.is_empty() { &n.function } else { &n.name };
+            FunctionRow {
+                name: name.clone(),
+                flat_delta: fd,
+                cum_delta: cd,
+                flat_new: d.node_flat[1][i * nt + t],
+                cum_new: d.node_cum[1][i * nt + t],
+            }
+        })
+        .collect();
+    (functions, functions_total)
+}
+
 /// Builds the report for sample type `o.sample_type`.
 pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
     let t = o.sample_type;
@@ -197,64 +260,8 @@ pub fn build(d: &Diff, rules: &RuleSet, o: &Options) -> DiffReport {
             // In key order: the sorts below are stable, so ties keep it.
             let mut sites: Vec<_> = sites.into_iter().collect();
             sites.sort_unstable_by_key(|e| e.0);
-            // Who dominates unattributed growth.
-            let unattr_growth = cats.iter().find(|c| c.name == UNATTRIBUTED).map_or(0, |c| c.delta);
-            let unattributed_hint = if unattr_growth > 0 {
-                let ug =
-                    RetentionGraph::build(d, t, |s| d.attributions[s].category.is_none() && d.stack_delta(s, t) > 0);
-                ug.dominating_frame(d, 0.5).map(|(f, dl)| Hint {
-                    frame: d.frames[f as usize].clone(),
-                    delta: dl,
-                    share: {
-                        let pos: i64 = (0..d.stacks.len())
-                            .filter(|&s| d.attributions[s].category.is_none())
-                            .map(|s| d.stack_delta(s, t).max(0))
-                            .fold(0, i64::saturating_add);
-                        if pos > 0 {
-                            dl as f64 / pos as f64
-                        } else {
-                            0.0
-                        }
-                    },
-                })
-            } else {
-                None
-            };
-
-            // Function table.
-            // By |flat delta|, name, |cum delta|, then node order.
-            let mut fidx: Vec<(u64, u64, usize)> = (0..d.nodes.len())
-                .filter_map(|i| {
-                    let (f, c) = d.node_delta(i, t);
-                    (f != 0 || c != 0).then_some((f.unsigned_abs(), c.unsigned_abs(), i))
-                })
-                .collect();
-            let functions_total = fidx.len();
-            top(&mut fidx, limit(functions_total), |a, b| {
-                b.0.cmp(&a.0)
-                    .then_with(|| d.nodes[a.2].name.cmp(&d.nodes[b.2].name))
-                    .then_with(|| b.1.cmp(&a.1))
-                    .then(a.2.cmp(&b.2))
-            });
-            let functions: Vec<FunctionRow> = fidx
-                .iter()
-                .map(|&(_, _, i)| {
-                    let (fd, cd) = d.node_delta(i, t);
-                    let n = &d.nodes[i];
-                    let name = if o.granularity == Granularity::Functions && !n.function.is_empty() {
-                        &n.function
-                    } else {
-                        &n.name
-                    };
-                    FunctionRow {
-                        name: name.clone(),
-                        flat_delta: fd,
-                        cum_delta: cd,
-                        flat_new: d.node_flat[1][i * nt + t],
-                        cum_new: d.node_cum[1][i * nt + t],
-                    }
-                })
-                .collect();
+            let unattributed_hint = unattributed_hint(d, t, &cats);
+            let (functions, functions_total) = function_rows(d, o, t, limit);
             (sites, sig_acc, unattributed_hint, functions, functions_total)
         },
     );
