@@ -315,6 +315,25 @@ mod tests {
         p
     }
 
+    /// `select_types` keeps the asked types in the asked order, in place
+    /// when the rows shrink and into a new column when a type is asked for
+    /// twice and they grow; each row as the slow way builds it.
+    #[test]
+    fn select_types_keeps_reorders_and_repeats() {
+        let full = gen_heap();
+        let n = full.sample_types.len();
+        assert_eq!(n, 4, "gen-heap has four sample types");
+        for keep in [vec![3, 1], vec![1], vec![0, 1, 2, 3], vec![3, 2, 1, 0], vec![2, 2, 0, 1, 3], vec![]] {
+            let mut p = full.clone();
+            select_types(&mut p, &keep);
+            let want: Vec<i64> = full.values.chunks_exact(n).flat_map(|row| keep.iter().map(|&k| row[k])).collect();
+            assert_eq!(p.values, want, "keep {keep:?}");
+            let names: Vec<&str> = (0..p.sample_types.len()).map(|i| p.sample_type_name(i)).collect();
+            let want_names: Vec<&str> = keep.iter().map(|&k| full.sample_type_name(k)).collect();
+            assert_eq!(names, want_names, "keep {keep:?}");
+        }
+    }
+
     /// Samples that are zero in every type are left out of the table: in
     /// gen-heap (a real Go heap profile) most sites' objects were freed,
     /// so in the inuse types most samples are zero.
