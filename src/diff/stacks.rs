@@ -97,6 +97,24 @@ impl StackTable {
     }
 }
 
+/// Asks the CPU to bring the cache line of `slice[i]` in, without waiting
+/// for it: where the elements a loop will read are known a little ahead
+/// (the next stack's), their cache misses then overlap instead of
+/// following one another. An `i` out of bounds is harmless (a prefetch
+/// never faults); elsewhere than x86-64 this does nothing.
+#[inline(always)]
+pub(crate) fn prefetch<T>(slice: &[T], i: usize) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch reads nothing into the program and cannot fault,
+    // whatever the address; SSE is in every x86-64 CPU.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(slice.as_ptr().wrapping_add(i).cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (slice, i);
+}
+
 /// One side's pass over its samples: its distinct stacks with their
 /// summed values and, when asked, the flat and cum values of the
 /// aggregate's nodes (the same numbers [`crate::graph::aggregate`] gives).
@@ -164,6 +182,13 @@ fn collect_n<const N: usize, const SAT: bool>(
     // that a frame costs one array read rather than three.
     let pairs: Vec<(u32, u32)> = agg.loc_nodes.iter().map(|&n| (n, map[n as usize])).collect();
     let offs = &agg.loc_node_offsets;
+    // Every location one node (no inlined lines: the synthetic shapes, and
+    // most locations of real profiles): a location's pair is read at its
+    // own index, one load, instead of after a load of its offset. On the
+    // random-shape pair at 16x, where the 480,000 locations' offsets and
+    // pairs no longer fit in the cache, the dependent second load was most
+    // of this walk's time (`perf annotate`).
+    let one_each = pairs.len() + 1 == offs.len() && offs.iter().enumerate().all(|(i, &o)| o as usize == i);
     // Each node's cum and flat side by side, `acc[node * 2nt ..]` = cum
     // then flat: a sample's leaf node was just read for its cum, so its
     // flat is in the same cache line. Apart, the flat of a random leaf
@@ -198,29 +223,38 @@ fn collect_n<const N: usize, const SAT: bool>(
             continue;
         }
         let stack = p.stack(s);
+        // The next sample's pairs are requested now, so that their misses
+        // overlap this sample's walk (the random-shape pair at 16x).
+        if one_each && s + 1 < p.num_samples() {
+            for &loc in p.stack(s + 1) {
+                prefetch(&pairs, loc as usize);
+            }
+        }
         buf.clear();
         if node_values {
             let stamp = s as u32 + 1;
             nbuf.clear();
-            for &loc in stack {
-                let loc = loc as usize;
-                for &(n, f) in &pairs[offs[loc] as usize..offs[loc + 1] as usize] {
+            if one_each {
+                for &loc in stack {
+                    let (n, f) = pairs[loc as usize];
                     buf.push(f);
                     nbuf.push(n);
+                }
+            } else {
+                for &loc in stack {
+                    let loc = loc as usize;
+                    for &(n, f) in &pairs[offs[loc] as usize..offs[loc + 1] as usize] {
+                        buf.push(f);
+                        nbuf.push(n);
+                    }
                 }
             }
             // Every node of the stack is known before any is summed: their
             // lines are requested at once, so that the misses overlap (the
             // random-shape pair: `collect` 10% less CPU, `perf record`).
-            #[cfg(target_arch = "x86_64")]
             for &n in &nbuf {
-                use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-                // SAFETY: a prefetch reads nothing and cannot fault; SSE is
-                // in every x86-64 CPU.
-                unsafe {
-                    _mm_prefetch::<_MM_HINT_T0>(acc.as_ptr().wrapping_add(n as usize * stride).cast());
-                    _mm_prefetch::<_MM_HINT_T0>(seen.as_ptr().wrapping_add(n as usize).cast());
-                }
+                prefetch(&acc, n as usize * stride);
+                prefetch(&seen, n as usize);
             }
             // Without a branch on the stamp, whose mispredictions would
             // make the cache misses of a stack's nodes wait for each other:
@@ -238,6 +272,8 @@ fn collect_n<const N: usize, const SAT: bool>(
                 let n = n as usize;
                 add_masked::<N, SAT>(&mut acc[n * stride + nt..(n + 1) * stride], sv, -1);
             }
+        } else if one_each {
+            buf.extend(stack.iter().map(|&loc| pairs[loc as usize].1));
         } else {
             for &loc in stack {
                 let loc = loc as usize;
@@ -313,6 +349,42 @@ mod tests {
         }
         (p.stacks, p.stack_offsets) = (stacks, offsets);
         p
+    }
+
+    /// Both ways of reading a location's frames, one node per location (read
+    /// at the location's index) and several (read through offsets), give
+    /// the aggregate's flat and cum and the same distinct stacks as frames.
+    #[test]
+    fn one_node_per_location_and_inlined_walks_agree() {
+        let inlined = recursive_profile();
+        let lines = |p: &Profile| p.locations.iter().map(|l| l.lines_len).max().unwrap_or(0);
+        assert!(lines(&inlined) > 1, "gen-heap has inlined frames");
+        // Every location cut to its innermost line: one node each.
+        let mut single = inlined.clone();
+        for l in &mut single.locations {
+            l.lines_len = l.lines_len.min(1);
+        }
+        let mut kinds = Vec::new();
+        for p in [inlined, single] {
+            let want = aggregate(&p, Granularity::Functions);
+            let nodes = aggregate_types(&p, Granularity::Functions, &[]);
+            let one_each = nodes.loc_nodes.len() == p.locations.len();
+            kinds.push(one_each);
+            let map: Vec<u32> = (0..nodes.nodes.len() as u32).collect();
+            let got = collect(&p, &nodes, &map, true);
+            assert_eq!((got.flat, got.cum), (want.flat, want.cum), "one node per location: {one_each}");
+            let mut table = StackTable::new();
+            for s in (0..p.num_samples()).filter(|&s| p.sample_values(s).iter().any(|&v| v != 0)) {
+                let frames: Vec<u32> =
+                    p.stack(s).iter().flat_map(|&l| nodes.location_nodes(l as usize)).copied().collect();
+                table.intern(&frames);
+            }
+            let frames = |t: &StackTable| (0..t.len()).map(|i| t.get(i).to_vec()).collect::<Vec<_>>();
+            assert_eq!(frames(&got.table), frames(&table), "one node per location: {one_each}");
+            let without = collect(&p, &nodes, &map, false);
+            assert_eq!(frames(&without.table), frames(&table), "no node values, one node per location: {one_each}");
+        }
+        assert_eq!(kinds, [false, true], "both walks are tested");
     }
 
     /// `select_types` keeps the asked types in the asked order, in place
