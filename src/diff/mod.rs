@@ -386,6 +386,15 @@ pub fn diff_types(
                 let (attributions, allocating): (Vec<Attribution>, Vec<u32>) = (0..table.len())
                     .into_par_iter()
                     .map(|s| {
+                        // The attribution reads every frame's class; the
+                        // next stack's are requested now (the random-shape
+                        // pair at 16x: 480,000 frames' classes, 15 MB, read
+                        // in no order).
+                        if s + 1 < table.len() {
+                            for &f in table.get(s + 1) {
+                                stacks::prefetch(&frame_info, f as usize);
+                            }
+                        }
                         let frames = table.get(s);
                         let a = rules.attribute(frames.iter().map(|&f| &frame_info[f as usize]));
                         (a, allocating_position_in(frames, &frame_info).map_or(u32::MAX, |i| frames[i]))
