@@ -223,11 +223,22 @@ fn collect_n<const N: usize, const SAT: bool>(
             continue;
         }
         let stack = p.stack(s);
-        // The next sample's pairs are requested now, so that their misses
-        // overlap this sample's walk (the random-shape pair at 16x).
-        if one_each && s + 1 < p.num_samples() {
-            for &loc in p.stack(s + 1) {
-                prefetch(&pairs, loc as usize);
+        // Two samples ahead, the pairs are requested; one sample ahead
+        // (pairs requested a sample ago), the node values the pairs name.
+        // Their misses then overlap this sample's walk (the random-shape
+        // pair at 16x).
+        if one_each {
+            if s + 2 < p.num_samples() {
+                for &loc in p.stack(s + 2) {
+                    prefetch(&pairs, loc as usize);
+                }
+            }
+            if node_values && s + 1 < p.num_samples() {
+                for &loc in p.stack(s + 1) {
+                    let n = pairs[loc as usize].0 as usize;
+                    prefetch(&acc, n * stride);
+                    prefetch(&seen, n);
+                }
             }
         }
         buf.clear();
@@ -252,6 +263,8 @@ fn collect_n<const N: usize, const SAT: bool>(
             // Every node of the stack is known before any is summed: their
             // lines are requested at once, so that the misses overlap (the
             // random-shape pair: `collect` 10% less CPU, `perf record`).
+            // With one node per location they were requested a sample ago,
+            // unless that sample was skipped as zero.
             for &n in &nbuf {
                 prefetch(&acc, n as usize * stride);
                 prefetch(&seen, n as usize);
