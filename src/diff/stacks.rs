@@ -169,6 +169,12 @@ fn add_masked<const N: usize, const SAT: bool>(acc: &mut [i64], v: &[i64], mask:
     }
 }
 
+/// In [`collect`]'s table of each location's first pair: the location has
+/// more lines than the first.
+const MORE: u32 = 1 << 31;
+/// The node id under [`MORE`].
+const NODE_MASK: u32 = MORE - 1;
+
 /// [`collect`] for `N` sample types (0: any number).
 fn collect_n<const N: usize, const SAT: bool>(
     p: &Profile,
@@ -182,13 +188,28 @@ fn collect_n<const N: usize, const SAT: bool>(
     // that a frame costs one array read rather than three.
     let pairs: Vec<(u32, u32)> = agg.loc_nodes.iter().map(|&n| (n, map[n as usize])).collect();
     let offs = &agg.loc_node_offsets;
-    // Every location one node (no inlined lines: the synthetic shapes, and
-    // most locations of real profiles): a location's pair is read at its
-    // own index, one load, instead of after a load of its offset. On the
-    // random-shape pair at 16x, where the 480,000 locations' offsets and
-    // pairs no longer fit in the cache, the dependent second load was most
-    // of this walk's time (`perf annotate`).
-    let one_each = pairs.len() + 1 == offs.len() && offs.iter().enumerate().all(|(i, &o)| o as usize == i);
+    // Each location's first (innermost) pair at the location's own index,
+    // its node id flagged with MORE when the location has further lines
+    // (inlined calls), which are then read through the offsets. A frame
+    // costs one load, instead of a load of its offset and then of its pair:
+    // on the random-shape pair at 16x, where the 480,000 locations' offsets
+    // and pairs no longer fit in the cache, that dependent second load was
+    // most of this walk's time (`perf annotate`). It also lets the walk
+    // request the next samples' pairs and node values ahead (below).
+    // Possible when every location has a node (`graph::build_nodes` gives
+    // each at least one) and node ids leave the flag's bit free; otherwise
+    // every location is read through the offsets.
+    let first: Vec<(u32, u32)> = if nn <= NODE_MASK as usize && offs.windows(2).all(|w| w[0] < w[1]) {
+        offs.windows(2)
+            .map(|w| {
+                let (n, f) = pairs[w[0] as usize];
+                (if w[1] - w[0] > 1 { n | MORE } else { n }, f)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let inline = !first.is_empty();
     // Each node's cum and flat side by side, `acc[node * 2nt ..]` = cum
     // then flat: a sample's leaf node was just read for its cum, so its
     // flat is in the same cache line. Apart, the flat of a random leaf
@@ -223,21 +244,23 @@ fn collect_n<const N: usize, const SAT: bool>(
             continue;
         }
         let stack = p.stack(s);
-        // Two samples ahead, the pairs are requested; one sample ahead
-        // (pairs requested a sample ago), the node values the pairs name.
+        // Two samples ahead, the first pairs are requested; one sample
+        // ahead (pairs requested a sample ago), the node values they name.
         // Their misses then overlap this sample's walk (the random-shape
         // pair at 16x).
-        if one_each {
+        if inline {
             if s + 2 < p.num_samples() {
                 for &loc in p.stack(s + 2) {
-                    prefetch(&pairs, loc as usize);
+                    prefetch(&first, loc as usize);
                 }
             }
             if node_values && s + 1 < p.num_samples() {
                 for &loc in p.stack(s + 1) {
-                    let n = pairs[loc as usize].0 as usize;
-                    prefetch(&acc, n * stride);
-                    prefetch(&seen, n);
+                    if let Some(&(n, _)) = first.get(loc as usize) {
+                        let n = (n & NODE_MASK) as usize;
+                        prefetch(&acc, n * stride);
+                        prefetch(&seen, n);
+                    }
                 }
             }
         }
@@ -245,11 +268,18 @@ fn collect_n<const N: usize, const SAT: bool>(
         if node_values {
             let stamp = s as u32 + 1;
             nbuf.clear();
-            if one_each {
+            if inline {
                 for &loc in stack {
-                    let (n, f) = pairs[loc as usize];
+                    let (n, f) = first[loc as usize];
                     buf.push(f);
-                    nbuf.push(n);
+                    nbuf.push(n & NODE_MASK);
+                    if n & MORE != 0 {
+                        let loc = loc as usize;
+                        for &(n, f) in &pairs[offs[loc] as usize + 1..offs[loc + 1] as usize] {
+                            buf.push(f);
+                            nbuf.push(n);
+                        }
+                    }
                 }
             } else {
                 for &loc in stack {
@@ -263,8 +293,8 @@ fn collect_n<const N: usize, const SAT: bool>(
             // Every node of the stack is known before any is summed: their
             // lines are requested at once, so that the misses overlap (the
             // random-shape pair: `collect` 10% less CPU, `perf record`).
-            // With one node per location they were requested a sample ago,
-            // unless that sample was skipped as zero.
+            // Most were requested a sample ago (all but an inlined
+            // location's further nodes, and after a sample skipped as zero).
             for &n in &nbuf {
                 prefetch(&acc, n as usize * stride);
                 prefetch(&seen, n as usize);
@@ -285,8 +315,15 @@ fn collect_n<const N: usize, const SAT: bool>(
                 let n = n as usize;
                 add_masked::<N, SAT>(&mut acc[n * stride + nt..(n + 1) * stride], sv, -1);
             }
-        } else if one_each {
-            buf.extend(stack.iter().map(|&loc| pairs[loc as usize].1));
+        } else if inline {
+            for &loc in stack {
+                let (n, f) = first[loc as usize];
+                buf.push(f);
+                if n & MORE != 0 {
+                    let loc = loc as usize;
+                    buf.extend(pairs[offs[loc] as usize + 1..offs[loc + 1] as usize].iter().map(|&(_, f)| f));
+                }
+            }
         } else {
             for &loc in stack {
                 let loc = loc as usize;
@@ -364,11 +401,15 @@ mod tests {
         p
     }
 
-    /// Both ways of reading a location's frames, one node per location (read
-    /// at the location's index) and several (read through offsets), give
-    /// the aggregate's flat and cum and the same distinct stacks as frames.
+    /// The three ways of reading a location's frames give the aggregate's
+    /// flat and cum and the same distinct stacks, with and without node
+    /// values: the first pair at the location's index alone (one node per
+    /// location), then the rest through the offsets (inlined frames), and
+    /// everything through the offsets (when some location has no node,
+    /// which `graph::build_nodes` never makes: forced here by adding one
+    /// that no sample uses).
     #[test]
-    fn one_node_per_location_and_inlined_walks_agree() {
+    fn the_three_walks_agree() {
         let inlined = recursive_profile();
         let lines = |p: &Profile| p.locations.iter().map(|l| l.lines_len).max().unwrap_or(0);
         assert!(lines(&inlined) > 1, "gen-heap has inlined frames");
@@ -378,14 +419,19 @@ mod tests {
             l.lines_len = l.lines_len.min(1);
         }
         let mut kinds = Vec::new();
-        for p in [inlined, single] {
-            let want = aggregate(&p, Granularity::Functions);
-            let nodes = aggregate_types(&p, Granularity::Functions, &[]);
+        for (p, empty_location) in [(&inlined, false), (&single, false), (&inlined, true)] {
+            let want = aggregate(p, Granularity::Functions);
+            let mut nodes = aggregate_types(p, Granularity::Functions, &[]);
             let one_each = nodes.loc_nodes.len() == p.locations.len();
-            kinds.push(one_each);
+            if empty_location {
+                let end = *nodes.loc_node_offsets.last().expect("offsets");
+                nodes.loc_node_offsets.push(end);
+            }
+            let how = format!("one node per location: {one_each}, a location without: {empty_location}");
+            kinds.push((one_each, empty_location));
             let map: Vec<u32> = (0..nodes.nodes.len() as u32).collect();
-            let got = collect(&p, &nodes, &map, true);
-            assert_eq!((got.flat, got.cum), (want.flat, want.cum), "one node per location: {one_each}");
+            let got = collect(p, &nodes, &map, true);
+            assert_eq!((got.flat, got.cum), (want.flat, want.cum), "{how}");
             let mut table = StackTable::new();
             for s in (0..p.num_samples()).filter(|&s| p.sample_values(s).iter().any(|&v| v != 0)) {
                 let frames: Vec<u32> =
@@ -393,11 +439,11 @@ mod tests {
                 table.intern(&frames);
             }
             let frames = |t: &StackTable| (0..t.len()).map(|i| t.get(i).to_vec()).collect::<Vec<_>>();
-            assert_eq!(frames(&got.table), frames(&table), "one node per location: {one_each}");
-            let without = collect(&p, &nodes, &map, false);
-            assert_eq!(frames(&without.table), frames(&table), "no node values, one node per location: {one_each}");
+            assert_eq!(frames(&got.table), frames(&table), "{how}");
+            let without = collect(p, &nodes, &map, false);
+            assert_eq!(frames(&without.table), frames(&table), "no node values, {how}");
         }
-        assert_eq!(kinds, [false, true], "both walks are tested");
+        assert_eq!(kinds, [(false, false), (true, false), (false, true)], "every walk is tested");
     }
 
     /// `select_types` keeps the asked types in the asked order, in place
