@@ -169,11 +169,17 @@ fn add_masked<const N: usize, const SAT: bool>(acc: &mut [i64], v: &[i64], mask:
     }
 }
 
-/// In [`collect`]'s table of each location's first pair: the location has
-/// more lines than the first.
-const MORE: u32 = 1 << 31;
-/// The node id under [`MORE`].
-const NODE_MASK: u32 = MORE - 1;
+/// In [`collect`], a location's first (innermost) line's node and frame,
+/// and where the pairs of its further lines (inlined calls), if any, are:
+/// everything the walk needs of a location in one 16-byte read.
+#[derive(Clone, Copy)]
+struct Loc {
+    node: u32,
+    frame: u32,
+    /// `pairs[rest..end]`: the further lines; empty for most locations.
+    rest: u32,
+    end: u32,
+}
 
 /// [`collect`] for `N` sample types (0: any number).
 fn collect_n<const N: usize, const SAT: bool>(
@@ -188,22 +194,22 @@ fn collect_n<const N: usize, const SAT: bool>(
     // that a frame costs one array read rather than three.
     let pairs: Vec<(u32, u32)> = agg.loc_nodes.iter().map(|&n| (n, map[n as usize])).collect();
     let offs = &agg.loc_node_offsets;
-    // Each location's first (innermost) pair at the location's own index,
-    // its node id flagged with MORE when the location has further lines
-    // (inlined calls), which are then read through the offsets. A frame
-    // costs one load, instead of a load of its offset and then of its pair:
-    // on the random-shape pair at 16x, where the 480,000 locations' offsets
-    // and pairs no longer fit in the cache, that dependent second load was
-    // most of this walk's time (`perf annotate`). It also lets the walk
-    // request the next samples' pairs and node values ahead (below).
-    // Possible when every location has a node (`graph::build_nodes` gives
-    // each at least one) and node ids leave the flag's bit free; otherwise
-    // every location is read through the offsets.
-    let first: Vec<(u32, u32)> = if nn <= NODE_MASK as usize && offs.windows(2).all(|w| w[0] < w[1]) {
+    // Each location's first pair, and where the rest of its pairs are, at
+    // the location's own index: a frame costs one load, instead of a load
+    // of its offset and then of its pair. On the random-shape pair at 16x,
+    // where the 480,000 locations' offsets and pairs no longer fit in the
+    // cache, that dependent second load was most of this walk's time
+    // (`perf annotate`); on the tree pair at 16x, whose inlined locations
+    // were still read through their offsets, nearly half. It also lets the
+    // walk request the next samples' records, pairs and node values ahead
+    // (below). Possible when every location has a node (`graph::build_nodes`
+    // gives each at least one); otherwise every location is read through
+    // the offsets.
+    let first: Vec<Loc> = if offs.windows(2).all(|w| w[0] < w[1]) {
         offs.windows(2)
             .map(|w| {
-                let (n, f) = pairs[w[0] as usize];
-                (if w[1] - w[0] > 1 { n | MORE } else { n }, f)
+                let (node, frame) = pairs[w[0] as usize];
+                Loc { node, frame, rest: w[0] + 1, end: w[1] }
             })
             .collect()
     } else {
@@ -244,22 +250,26 @@ fn collect_n<const N: usize, const SAT: bool>(
             continue;
         }
         let stack = p.stack(s);
-        // Two samples ahead, the first pairs are requested; one sample
-        // ahead (pairs requested a sample ago), the node values they name.
-        // Their misses then overlap this sample's walk (the random-shape
-        // pair at 16x).
+        // Two samples ahead, the locations' records are requested; one
+        // sample ahead (records requested a sample ago), the node values
+        // and further pairs they name. Their misses then overlap this
+        // sample's walk (the random-shape and tree pairs at 4x and 16x).
         if inline {
             if s + 2 < p.num_samples() {
                 for &loc in p.stack(s + 2) {
                     prefetch(&first, loc as usize);
                 }
             }
-            if node_values && s + 1 < p.num_samples() {
+            if s + 1 < p.num_samples() {
                 for &loc in p.stack(s + 1) {
-                    if let Some(&(n, _)) = first.get(loc as usize) {
-                        let n = (n & NODE_MASK) as usize;
-                        prefetch(&acc, n * stride);
-                        prefetch(&seen, n);
+                    if let Some(l) = first.get(loc as usize) {
+                        if node_values {
+                            prefetch(&acc, l.node as usize * stride);
+                            prefetch(&seen, l.node as usize);
+                        }
+                        if l.rest < l.end {
+                            prefetch(&pairs, l.rest as usize);
+                        }
                     }
                 }
             }
@@ -270,15 +280,12 @@ fn collect_n<const N: usize, const SAT: bool>(
             nbuf.clear();
             if inline {
                 for &loc in stack {
-                    let (n, f) = first[loc as usize];
-                    buf.push(f);
-                    nbuf.push(n & NODE_MASK);
-                    if n & MORE != 0 {
-                        let loc = loc as usize;
-                        for &(n, f) in &pairs[offs[loc] as usize + 1..offs[loc + 1] as usize] {
-                            buf.push(f);
-                            nbuf.push(n);
-                        }
+                    let l = first[loc as usize];
+                    buf.push(l.frame);
+                    nbuf.push(l.node);
+                    for &(n, f) in &pairs[l.rest as usize..l.end as usize] {
+                        buf.push(f);
+                        nbuf.push(n);
                     }
                 }
             } else {
@@ -317,12 +324,9 @@ fn collect_n<const N: usize, const SAT: bool>(
             }
         } else if inline {
             for &loc in stack {
-                let (n, f) = first[loc as usize];
-                buf.push(f);
-                if n & MORE != 0 {
-                    let loc = loc as usize;
-                    buf.extend(pairs[offs[loc] as usize + 1..offs[loc + 1] as usize].iter().map(|&(_, f)| f));
-                }
+                let l = first[loc as usize];
+                buf.push(l.frame);
+                buf.extend(pairs[l.rest as usize..l.end as usize].iter().map(|&(_, f)| f));
             }
         } else {
             for &loc in stack {
@@ -403,9 +407,9 @@ mod tests {
 
     /// The three ways of reading a location's frames give the aggregate's
     /// flat and cum and the same distinct stacks, with and without node
-    /// values: the first pair at the location's index alone (one node per
-    /// location), then the rest through the offsets (inlined frames), and
-    /// everything through the offsets (when some location has no node,
+    /// values: each location's record alone (one node per location), the
+    /// record and its further pairs (inlined frames), and everything
+    /// through the offsets (when some location has no node,
     /// which `graph::build_nodes` never makes: forced here by adding one
     /// that no sample uses).
     #[test]
